@@ -1,0 +1,286 @@
+"""Read distantly labelled NER data (DS-NER JSON, JSON lines, CoNLL/IOB) into
+DocBin corpora whose docs carry a stable sample id.
+
+Docs are built with unknown spaces (``spaces=None``) so that ``spacy.Corpus``
+keeps the given tokens instead of re-tokenizing the text, which would silently
+shift entity offsets.
+"""
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+from spacy.tokens import Doc, DocBin, Span
+from spacy.vocab import Vocab
+
+from .util import (
+    DEFAULT_SPANS_KEY,
+    DOC_ID_KEY,
+    DOC_INDEX_KEY,
+    DynCleanError,
+    PathLike,
+    atomic_path,
+    check_not_input,
+)
+
+Entity = Tuple[int, int, str]  # [start, end) token offsets, label
+
+
+@dataclass
+class Record:
+    """One sentence: its tokens and entities as [start, end) token offsets."""
+
+    tokens: List[str]
+    entities: List[Entity]
+    index: int
+
+
+@dataclass
+class ConvertStats:
+    records: int = 0
+    docs: int = 0
+    entities: int = 0
+    skipped: List[str] = field(default_factory=list)
+
+
+def doc_id_for(tokens: List[str], occurrence: int) -> str:
+    """Stable id of a sentence: a hash of its tokens plus how many identical
+    sentences came before it in the same file. The distant and the gold file of
+    the same sentences therefore give the same ids."""
+    digest = hashlib.sha1("\x1f".join(tokens).encode("utf8")).hexdigest()[:16]
+    return f"{digest}-{occurrence}"
+
+
+def validate_record(raw: object, where: str) -> Tuple[List[str], List[Entity]]:
+    """Check one DS-NER record; entities come back as [start, end) offsets."""
+    if not isinstance(raw, dict) or "tokens" not in raw:
+        raise DynCleanError(f"{where}: expected an object with 'tokens' and 'entities'")
+    tokens = raw["tokens"]
+    if not isinstance(tokens, list) or not tokens:
+        raise DynCleanError(f"{where}: empty sentence (no tokens)")
+    for i, tok in enumerate(tokens):
+        if not isinstance(tok, str):
+            raise DynCleanError(f"{where}: token {i} is not a string: {tok!r}")
+        if not tok or any(c.isspace() for c in tok):
+            raise DynCleanError(f"{where}: token {i} is empty or contains whitespace: {tok!r}")
+    raw_ents = raw.get("entities", [])
+    if not isinstance(raw_ents, list):
+        raise DynCleanError(f"{where}: 'entities' must be a list")
+    entities: List[Entity] = []
+    for ent in raw_ents:
+        if (
+            not isinstance(ent, (list, tuple))
+            or len(ent) != 3
+            or not isinstance(ent[0], int)
+            or not isinstance(ent[1], int)
+            or not isinstance(ent[2], str)
+            or not ent[2]
+        ):
+            raise DynCleanError(f"{where}: entity {ent!r} is not [start, end, label]")
+        start, end_incl, label = ent
+        if end_incl < start:
+            raise DynCleanError(f"{where}: entity {ent!r} ends before it starts")
+        if start < 0 or end_incl >= len(tokens):
+            raise DynCleanError(
+                f"{where}: entity {ent!r} is out of range for {len(tokens)} tokens"
+            )
+        entities.append((start, end_incl + 1, label))
+    entities.sort()
+    for (s1, e1, l1), (s2, e2, l2) in zip(entities, entities[1:]):
+        if s2 < e1:
+            raise DynCleanError(
+                f"{where}: overlapping entities [{s1}, {e1 - 1}, {l1}] and [{s2}, {e2 - 1}, {l2}]"
+            )
+    return tokens, entities
+
+
+def _read_json_records(path: Path) -> Iterator[Tuple[object, str]]:
+    text = path.read_text(encoding="utf8")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DynCleanError(f"{path}: malformed JSON: {e}") from None
+        for i, raw in enumerate(data):
+            yield raw, f"{path}: record {i}"
+    else:
+        i = 0
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DynCleanError(f"{path}: line {line_no}: malformed JSON: {e}") from None
+            yield raw, f"{path}: record {i} (line {line_no})"
+            i += 1
+
+
+def _iob_to_entities(tags: List[str], where: str) -> List[List]:
+    """BIO/IOB2 (and IOB1) tags to inclusive [start, end, label] entities."""
+    entities: List[List] = []
+    for i, tag in enumerate(tags):
+        if tag == "O":
+            continue
+        if len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIES":
+            raise DynCleanError(f"{where}: token {i} has an invalid tag {tag!r}")
+        prefix, label = tag[0], tag[2:]
+        continues = (
+            prefix in "IE"
+            and entities
+            and entities[-1][1] == i - 1
+            and entities[-1][2] == label
+            and tags[i - 1][0] not in "ES"
+        )
+        if continues:
+            entities[-1][1] = i
+        else:
+            entities.append([i, i, label])
+    return entities
+
+
+def _read_conll_records(path: Path) -> Iterator[Tuple[object, str]]:
+    tokens: List[str] = []
+    tags: List[str] = []
+    start_line = 1
+    i = 0
+
+    def flush() -> Iterator[Tuple[object, str]]:
+        nonlocal i
+        where = f"{path}: record {i} (line {start_line})"
+        yield {"tokens": list(tokens), "entities": _iob_to_entities(tags, where)}, where
+        i += 1
+
+    with path.open(encoding="utf8") as f:
+        for line_no, line in enumerate(f, start=1):
+            cols = line.split()
+            if not cols:
+                if tokens:
+                    yield from flush()
+                tokens, tags = [], []
+                start_line = line_no + 1
+                continue
+            if cols[0] == "-DOCSTART-":
+                start_line = line_no + 1
+                continue
+            if len(cols) < 2:
+                raise DynCleanError(f"{path}: line {line_no}: expected 'token ... tag' columns")
+            if not tokens:
+                start_line = line_no
+            tokens.append(cols[0])
+            tags.append(cols[-1])
+    if tokens:
+        yield from flush()
+
+
+def _read_docbin_records(path: Path) -> Iterator[Tuple[object, str]]:
+    try:
+        docs = list(DocBin().from_disk(path).get_docs(Vocab()))
+    except Exception as e:  # a corrupt file: say which
+        raise DynCleanError(f"{path}: not a readable DocBin ({e})") from None
+    for i, doc in enumerate(docs):
+        ents = [[e.start, e.end - 1, e.label_] for e in doc.ents]
+        yield {"tokens": [t.text for t in doc], "entities": ents}, f"{path}: doc {i}"
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".spacy":
+        return "docbin"
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return "json"
+    if suffix in (".conll", ".iob", ".bio", ".txt", ".tsv", ".conllu"):
+        return "conll"
+    with path.open(encoding="utf8") as f:
+        head = f.read(1).strip() or f.read(64).lstrip()[:1]
+    return "json" if head in ("[", "{") else "conll"
+
+
+def read_records(
+    path: PathLike, *, fmt: str = "auto", skip_invalid: bool = False,
+    stats: Optional[ConvertStats] = None,
+) -> List[Record]:
+    """Read and validate every record of a file. Invalid records raise a
+    `DynCleanError` naming the file and record, or with `skip_invalid` are
+    left out and listed in `stats.skipped`."""
+    path = Path(path)
+    if not path.exists():
+        raise DynCleanError(f"{path}: no such file")
+    if fmt == "auto":
+        fmt = detect_format(path)
+    readers = {"json": _read_json_records, "conll": _read_conll_records, "docbin": _read_docbin_records}
+    if fmt not in readers:
+        raise DynCleanError(f"unknown input format {fmt!r}: use one of {sorted(readers)}")
+    stats = stats if stats is not None else ConvertStats()
+    records: List[Record] = []
+    for index, (raw, where) in enumerate(readers[fmt](path)):
+        stats.records += 1
+        try:
+            tokens, entities = validate_record(raw, where)
+        except DynCleanError as e:
+            if not skip_invalid:
+                raise
+            stats.skipped.append(str(e))
+            continue
+        records.append(Record(tokens, entities, index))
+    return records
+
+
+def records_to_docs(
+    records: Iterable[Record], vocab: Vocab, *, spans_key: str = DEFAULT_SPANS_KEY
+) -> List[Doc]:
+    """Build docs with `doc.ents`, the same entities in `doc.spans[spans_key]`,
+    and a stable id in `doc.user_data`."""
+    seen: Dict[str, int] = {}
+    docs: List[Doc] = []
+    for rec in records:
+        key = "\x1f".join(rec.tokens)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        doc = Doc(vocab, words=rec.tokens, spaces=None)
+        spans = [Span(doc, s, e, label=label) for s, e, label in rec.entities]
+        doc.set_ents(spans, default="outside")
+        doc.spans[spans_key] = spans
+        doc.user_data[DOC_ID_KEY] = doc_id_for(rec.tokens, occurrence)
+        doc.user_data[DOC_INDEX_KEY] = rec.index
+        docs.append(doc)
+    return docs
+
+
+def write_docbin(docs: Iterable[Doc], path: PathLike) -> None:
+    """Write docs, their span groups and user data, atomically."""
+    db = DocBin(store_user_data=True)
+    for doc in docs:
+        db.add(doc)
+    with atomic_path(path) as tmp:
+        db.to_disk(tmp)
+
+
+def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
+    """Read a DocBin with a clear error for a missing or unreadable file."""
+    path = Path(path)
+    if not path.exists():
+        raise DynCleanError(f"{path}: no such file")
+    try:
+        return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
+    except Exception as e:
+        raise DynCleanError(f"{path}: not a readable DocBin ({e})") from None
+
+
+def convert(
+    input_path: PathLike, output_path: PathLike, *, fmt: str = "auto",
+    spans_key: str = DEFAULT_SPANS_KEY, skip_invalid: bool = False,
+) -> ConvertStats:
+    """Convert a DS-NER file to a DocBin; see `read_records` for the checks."""
+    check_not_input(output_path, input_path)
+    stats = ConvertStats()
+    records = read_records(input_path, fmt=fmt, skip_invalid=skip_invalid, stats=stats)
+    if not records:
+        raise DynCleanError(f"{input_path}: no valid records: the corpus would be empty")
+    docs = records_to_docs(records, Vocab(), spans_key=spans_key)
+    write_docbin(docs, output_path)
+    stats.docs = len(docs)
+    stats.entities = sum(len(r.entities) for r in records)
+    return stats

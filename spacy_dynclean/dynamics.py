@@ -1,0 +1,208 @@
+"""Training dynamics: the per-epoch margin of every span sample.
+
+`DynamicsRecorder` fills the arrays during `spacy train`; `Dynamics` is the
+file on disk (one ``dynamics.npz`` per directory, replaced atomically after
+each epoch, so a crash keeps the completed epochs) and its Python API.
+"""
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy
+
+from .samples import FLAG_IGNORED, FLAG_POSITIVE, FLAG_THRESHOLD, SampleIndex
+from .util import DynCleanError, PathLike, atomic_path
+
+FILE_NAME = "dynamics.npz"
+FORMAT_VERSION = 1
+_ARRAYS = ("doc", "start", "end", "label", "assigned", "flags")
+
+
+def margins_from_probs(probs: numpy.ndarray, assigned: numpy.ndarray):
+    """Margin of each row's assigned column: log p_assigned - max other log p
+    (equal to the logit margin, as the softmax normaliser cancels), and
+    p_assigned itself."""
+    logp = numpy.log(numpy.clip(probs, 1e-12, 1.0))
+    rows = numpy.arange(len(assigned))
+    own = logp[rows, assigned]
+    logp[rows, assigned] = -numpy.inf
+    return own - logp.max(axis=1), probs[rows, assigned]
+
+
+class Dynamics:
+    """Recorded dynamics: one row per span sample, one column per recorded epoch.
+
+    `margins` is (samples x epochs) float32; `probs` the probability of the
+    assigned label, same shape. Sample keys are `doc_ids[doc]`, `start`, `end`
+    ([start, end) token offsets).
+    """
+
+    def __init__(self, meta: Dict[str, Any], arrays: Dict[str, numpy.ndarray]) -> None:
+        self.meta = meta
+        self.doc_ids: List[str] = list(meta["doc_ids"])
+        self.doc = arrays["doc"]
+        self.start = arrays["start"]
+        self.end = arrays["end"]
+        self.label = arrays["label"]
+        self.assigned = arrays["assigned"]
+        self.flags = arrays["flags"]
+        self.margins = arrays["margins"]
+        self.probs = arrays["probs"]
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    @property
+    def labels(self) -> List[str]:
+        return list(self.meta["labels"])
+
+    @property
+    def n_epochs(self) -> int:
+        return int(self.margins.shape[1])
+
+    @property
+    def positive(self) -> numpy.ndarray:
+        return (self.flags & FLAG_POSITIVE) > 0
+
+    @property
+    def threshold(self) -> numpy.ndarray:
+        return (self.flags & FLAG_THRESHOLD) > 0
+
+    @property
+    def ignored(self) -> numpy.ndarray:
+        return (self.flags & FLAG_IGNORED) > 0
+
+    def aum(self, k: Optional[int] = None) -> numpy.ndarray:
+        """Area under the margin: mean margin over the first k recorded epochs
+        (all when k is None)."""
+        if self.n_epochs == 0:
+            raise DynCleanError("the dynamics hold no completed epoch")
+        k = self.n_epochs if k is None else k
+        if k < 1:
+            raise DynCleanError(f"k (epochs to average) must be at least 1, not {k}")
+        return self.margins[:, : min(k, self.n_epochs)].mean(axis=1)
+
+    def keys(self) -> List[tuple]:
+        """(doc id, start, end) of every sample."""
+        ids = self.doc_ids
+        return [(ids[d], int(s), int(e)) for d, s, e in zip(self.doc, self.start, self.end)]
+
+    def to_disk(self, path: PathLike) -> None:
+        """Write DIR/dynamics.npz atomically."""
+        path = Path(path)
+        if path.suffix == ".npz":
+            raise DynCleanError(f"{path}: give the dynamics directory, not the file")
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        with atomic_path(path / FILE_NAME) as tmp:
+            with open(tmp, "wb") as f:
+                numpy.savez(
+                    f, meta=numpy.frombuffer(json.dumps(self.meta).encode("utf8"), dtype="uint8"),
+                    margins=self.margins, probs=self.probs, **arrays,
+                )
+
+    @classmethod
+    def from_disk(cls, path: PathLike) -> "Dynamics":
+        """Load DIR (or DIR/dynamics.npz) with a clear error if it is missing
+        or not a dynamics file."""
+        path = Path(path)
+        file = path if path.suffix == ".npz" else path / FILE_NAME
+        if not file.exists():
+            raise DynCleanError(f"{file}: no dynamics file (did the training run record dynamics?)")
+        try:
+            with numpy.load(file) as data:
+                meta = json.loads(bytes(data["meta"]).decode("utf8"))
+                arrays = {k: data[k] for k in (*_ARRAYS, "margins", "probs")}
+        except (OSError, KeyError, ValueError) as e:
+            raise DynCleanError(f"{file}: not a readable dynamics file ({e})") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise DynCleanError(f"{file}: unsupported dynamics format {meta.get('format_version')!r}")
+        return cls(meta, arrays)
+
+    @classmethod
+    def from_index(
+        cls, index: SampleIndex, margins: numpy.ndarray, probs: numpy.ndarray,
+        meta: Dict[str, Any],
+    ) -> "Dynamics":
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "labels": list(index.labels),
+            "max_span_length": index.max_span_length,
+            "fingerprint": index.fingerprint,
+            "n_samples": len(index),
+            "gold_spans_too_long": index.too_long,
+            "doc_ids": index.doc_ids,
+            **meta,
+        }
+        arrays = {name: getattr(index, name) for name in _ARRAYS}
+        return cls(meta, {**arrays, "margins": margins, "probs": probs})
+
+
+class DynamicsRecorder:
+    """Collects margins during training, one column per epoch, and writes the
+    completed epochs after each one."""
+
+    def __init__(
+        self, index: SampleIndex, *, mode: str, output_dir: Optional[PathLike],
+        meta: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        if mode not in ("update", "epoch"):
+            raise DynCleanError(f"dynamics mode must be 'update' or 'epoch', not {mode!r}")
+        self.index = index
+        self.mode = mode
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.meta = dict(meta or {})
+        self.epochs: List[int] = []
+        self._margins: List[numpy.ndarray] = []
+        self._probs: List[numpy.ndarray] = []
+        self._cur_m: Optional[numpy.ndarray] = None
+        self._cur_p: Optional[numpy.ndarray] = None
+        self.current_epoch: Optional[int] = None
+        self.steps_in_epoch = 0
+
+    def start_epoch(self, epoch: int) -> None:
+        self.current_epoch = epoch
+        self.steps_in_epoch = 0
+        self._cur_m = numpy.full(len(self.index), numpy.nan, dtype="float32")
+        self._cur_p = numpy.full(len(self.index), numpy.nan, dtype="float16")
+
+    def record(self, rows: numpy.ndarray, probs: numpy.ndarray) -> None:
+        """Store margins of `rows` computed from their probabilities."""
+        if self._cur_m is None or self._cur_p is None:
+            return
+        margins, p_own = margins_from_probs(probs, self.index.assigned[rows])
+        self._cur_m[rows] = margins
+        self._cur_p[rows] = p_own
+
+    def missing(self) -> int:
+        return 0 if self._cur_m is None else int(numpy.isnan(self._cur_m).sum())
+
+    def complete_epoch(self) -> None:
+        """Append the current column and write the file."""
+        if self._cur_m is None or self._cur_p is None or self.current_epoch is None:
+            return
+        missing = self.missing()
+        if missing:
+            raise DynCleanError(
+                f"epoch {self.current_epoch}: {missing} of {len(self.index)} samples got no margin; "
+                "the training corpus differs from the one the component was initialized on"
+            )
+        self._margins.append(self._cur_m)
+        self._probs.append(self._cur_p)
+        self.epochs.append(self.current_epoch)
+        self._cur_m = self._cur_p = None
+        self.write()
+
+    def discard_epoch(self) -> None:
+        self._cur_m = self._cur_p = None
+
+    def to_dynamics(self) -> Dynamics:
+        n = len(self.index)
+        margins = numpy.stack(self._margins, axis=1) if self._margins else numpy.zeros((n, 0), "float32")
+        probs = numpy.stack(self._probs, axis=1) if self._probs else numpy.zeros((n, 0), "float16")
+        meta = {"mode": self.mode, "epochs": list(self.epochs), **self.meta}
+        return Dynamics.from_index(self.index, margins, probs, meta)
+
+    def write(self) -> None:
+        if self.output_dir is not None:
+            self.to_dynamics().to_disk(self.output_dir)
+
