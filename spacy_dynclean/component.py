@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import numpy
 from spacy.language import Language
 from spacy.pipeline.spancat import SpanCategorizer, build_ngram_range_suggester
-from spacy.tokens import Doc
+from spacy.tokens import Doc, SpanGroup
 from spacy.training import Example, validate_get_examples
 from spacy.util import minibatch
 from thinc.api import Config, Model
@@ -24,6 +24,7 @@ from wasabi import msg
 from .dynamics import DynamicsRecorder
 from .samples import (
     FLAG_IGNORED,
+    THRESHOLD_LABEL_MODES,
     SampleIndex,
     candidate_row,
     gold_spans,
@@ -135,8 +136,8 @@ def validate_settings(
         raise DynCleanError(f"negative_fraction must be in (0, 1], not {negative_fraction}")
     if dynamics_mode not in DYNAMICS_MODES:
         raise DynCleanError(f"dynamics_mode must be one of {DYNAMICS_MODES}, not {dynamics_mode!r}")
-    if threshold_label not in ("fake", "random"):
-        raise DynCleanError(f"threshold_label must be 'fake' or 'random', not {threshold_label!r}")
+    if threshold_label not in THRESHOLD_LABEL_MODES:
+        raise DynCleanError(f"threshold_label must be one of {THRESHOLD_LABEL_MODES}, not {threshold_label!r}")
     if threshold_negative_pool not in ("all", "disjoint"):
         raise DynCleanError(f"threshold_negative_pool must be 'all' or 'disjoint', not {threshold_negative_pool!r}")
     for name, value in (("threshold_positives", threshold_positives), ("threshold_negatives", threshold_negatives)):
@@ -227,8 +228,12 @@ class DynCleanNER(SpanCategorizer):
             group = self._make_span_group_singlelabel(
                 doc, indices[i].dataXd, scores[offset : offset + n], allow_overlap=False
             )
-            doc.spans[self.key] = group
-            doc.ents = sorted(group, key=lambda span: span.start)
+            order = sorted(range(len(group)), key=lambda j: group[j].start)
+            spans = [group[j] for j in order]
+            sorted_group = SpanGroup(doc, name=self.key, spans=spans)
+            sorted_group.attrs["scores"] = numpy.asarray(group.attrs["scores"])[order]
+            doc.spans[self.key] = sorted_group
+            doc.ents = spans
             offset += n
 
     def _aligned(self, eg: Example, spans) -> list:
@@ -383,6 +388,7 @@ class DynCleanNER(SpanCategorizer):
                 "(convert the corpus with `python -m spacy_dynclean convert`)"
             )
         settings = {k: self.cfg[k] for k in (
+            "spans_key", "ignore_key",
             "threshold_samples", "threshold_label", "threshold_positives",
             "threshold_negatives", "threshold_negative_pool", "seed",
             "negative_sampling", "negative_fraction", "negative_weight",

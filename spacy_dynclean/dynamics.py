@@ -33,7 +33,8 @@ class Dynamics:
     """Recorded dynamics: one row per span sample, one column per recorded epoch.
 
     `margins` is (samples x epochs) float32; `probs` the probability of the
-    assigned label, same shape. Sample keys are `doc_ids[doc]`, `start`, `end`
+    assigned label, same shape; `pred` the argmax column (entity labels, then
+    non-entity; the fake threshold class is never predicted), int8. Sample keys are `doc_ids[doc]`, `start`, `end`
     ([start, end) token offsets).
     """
 
@@ -48,6 +49,7 @@ class Dynamics:
         self.flags = arrays["flags"]
         self.margins = arrays["margins"]
         self.probs = arrays["probs"]
+        self.pred = arrays["pred"]
 
     def __len__(self) -> int:
         return len(self.label)
@@ -97,7 +99,7 @@ class Dynamics:
             with open(tmp, "wb") as f:
                 numpy.savez(
                     f, meta=numpy.frombuffer(json.dumps(self.meta).encode("utf8"), dtype="uint8"),
-                    margins=self.margins, probs=self.probs, **arrays,
+                    margins=self.margins, probs=self.probs, pred=self.pred, **arrays,
                 )
 
     @classmethod
@@ -111,7 +113,7 @@ class Dynamics:
         try:
             with numpy.load(file) as data:
                 meta = json.loads(bytes(data["meta"]).decode("utf8"))
-                arrays = {k: data[k] for k in (*_ARRAYS, "margins", "probs")}
+                arrays = {k: data[k] for k in (*_ARRAYS, "margins", "probs", "pred")}
         except (OSError, KeyError, ValueError) as e:
             raise DynCleanError(f"{file}: not a readable dynamics file ({e})") from None
         if meta.get("format_version") != FORMAT_VERSION:
@@ -121,7 +123,7 @@ class Dynamics:
     @classmethod
     def from_index(
         cls, index: SampleIndex, margins: numpy.ndarray, probs: numpy.ndarray,
-        meta: Dict[str, Any],
+        pred: numpy.ndarray, meta: Dict[str, Any],
     ) -> "Dynamics":
         meta = {
             "format_version": FORMAT_VERSION,
@@ -134,7 +136,7 @@ class Dynamics:
             **meta,
         }
         arrays = {name: getattr(index, name) for name in _ARRAYS}
-        return cls(meta, {**arrays, "margins": margins, "probs": probs})
+        return cls(meta, {**arrays, "margins": margins, "probs": probs, "pred": pred})
 
 
 class DynamicsRecorder:
@@ -154,8 +156,10 @@ class DynamicsRecorder:
         self.epochs: List[int] = []
         self._margins: List[numpy.ndarray] = []
         self._probs: List[numpy.ndarray] = []
+        self._preds: List[numpy.ndarray] = []
         self._cur_m: Optional[numpy.ndarray] = None
         self._cur_p: Optional[numpy.ndarray] = None
+        self._cur_pred: Optional[numpy.ndarray] = None
         self.current_epoch: Optional[int] = None
         self.steps_in_epoch = 0
 
@@ -164,21 +168,23 @@ class DynamicsRecorder:
         self.steps_in_epoch = 0
         self._cur_m = numpy.full(len(self.index), numpy.nan, dtype="float32")
         self._cur_p = numpy.full(len(self.index), numpy.nan, dtype="float16")
+        self._cur_pred = numpy.full(len(self.index), -1, dtype="int8")
 
     def record(self, rows: numpy.ndarray, probs: numpy.ndarray) -> None:
         """Store margins of `rows` computed from their probabilities."""
-        if self._cur_m is None or self._cur_p is None:
+        if self._cur_m is None or self._cur_p is None or self._cur_pred is None:
             return
         margins, p_own = margins_from_probs(probs, self.index.assigned[rows])
         self._cur_m[rows] = margins
         self._cur_p[rows] = p_own
+        self._cur_pred[rows] = probs[:, : len(self.index.labels) + 1].argmax(axis=1)
 
     def missing(self) -> int:
         return 0 if self._cur_m is None else int(numpy.isnan(self._cur_m).sum())
 
     def complete_epoch(self) -> None:
         """Append the current column and write the file."""
-        if self._cur_m is None or self._cur_p is None or self.current_epoch is None:
+        if self._cur_m is None or self._cur_p is None or self._cur_pred is None or self.current_epoch is None:
             return
         missing = self.missing()
         if missing:
@@ -188,19 +194,21 @@ class DynamicsRecorder:
             )
         self._margins.append(self._cur_m)
         self._probs.append(self._cur_p)
+        self._preds.append(self._cur_pred)
         self.epochs.append(self.current_epoch)
-        self._cur_m = self._cur_p = None
+        self._cur_m = self._cur_p = self._cur_pred = None
         self.write()
 
     def discard_epoch(self) -> None:
-        self._cur_m = self._cur_p = None
+        self._cur_m = self._cur_p = self._cur_pred = None
 
     def to_dynamics(self) -> Dynamics:
         n = len(self.index)
         margins = numpy.stack(self._margins, axis=1) if self._margins else numpy.zeros((n, 0), "float32")
         probs = numpy.stack(self._probs, axis=1) if self._probs else numpy.zeros((n, 0), "float16")
+        pred = numpy.stack(self._preds, axis=1) if self._preds else numpy.zeros((n, 0), "int8")
         meta = {"mode": self.mode, "epochs": list(self.epochs), **self.meta}
-        return Dynamics.from_index(self.index, margins, probs, meta)
+        return Dynamics.from_index(self.index, margins, probs, pred, meta)
 
     def write(self) -> None:
         if self.output_dir is not None:

@@ -17,6 +17,7 @@ from .util import DOC_ID_KEY, DynCleanError
 FLAG_POSITIVE = 1
 FLAG_THRESHOLD = 2
 FLAG_IGNORED = 4
+THRESHOLD_LABEL_MODES = ("fake", "random", "swap")
 
 
 def n_candidates(n_tokens: int, max_span_length: int) -> int:
@@ -193,10 +194,12 @@ def select_threshold_samples(
     non-entity spans or (`negative_pool="disjoint"`) only those that overlap no
     distant entity. `label_mode="fake"` assigns the extra fake column
     `len(labels) + 1`; `"random"` a seeded random existing column other than
-    the sample's own. Ignored samples are never chosen.
+    the sample's own; `"swap"` turns positives into non-entities (simulated
+    missed entities) and negatives into a random entity label (simulated
+    spurious entities). Ignored samples are never chosen.
     """
-    if label_mode not in ("fake", "random"):
-        raise DynCleanError(f"threshold label mode must be 'fake' or 'random', not {label_mode!r}")
+    if label_mode not in THRESHOLD_LABEL_MODES:
+        raise DynCleanError(f"threshold label mode must be one of {THRESHOLD_LABEL_MODES}, not {label_mode!r}")
     if negative_pool not in ("all", "disjoint"):
         raise DynCleanError(f"threshold negative pool must be 'all' or 'disjoint', not {negative_pool!r}")
     rng = numpy.random.default_rng(seed)
@@ -232,6 +235,10 @@ def select_threshold_samples(
     rows = numpy.concatenate(chosen) if chosen else numpy.zeros(0, dtype="int64")
     if label_mode == "fake":
         index.assigned[rows] = n_labels + 1
+    elif label_mode == "swap":
+        was_positive = index.label[rows] < n_labels
+        random_entity = rng.integers(0, n_labels, size=len(rows))
+        index.assigned[rows] = numpy.where(was_positive, n_labels, random_entity).astype("int16")
     else:
         own = index.label[rows].astype("int64")
         shift = rng.integers(1, n_labels + 1, size=len(rows))  # 1..n_labels

@@ -1,0 +1,70 @@
+"""Cost of recording dynamics: training words/s with recording off, in
+"update" mode and in "epoch" mode, same config and data, in one run; and the
+dynamics file size.
+
+    python bench/bench_recording.py --dataset webpage --config cnn --epochs 5
+"""
+import argparse
+import io
+import time
+
+from spacy.training.initialize import init_nlp
+from spacy.training.loop import train
+from spacy.util import load_config
+
+from common import ROOT, WORK, corpus, save
+
+from spacy_dynclean import Dynamics
+
+
+def run(config_name: str, dataset: str, epochs: int, mode: str, dyn_dir) -> dict:
+    overrides = {
+        "paths.train": str(corpus(dataset, "train-ds")),
+        "paths.dev": str(corpus(dataset, "dev")),
+        "paths.dynamics": str(dyn_dir) if mode != "off" else None,
+        "training.max_epochs": epochs,
+        "training.eval_frequency": 100000,  # evaluate once: time the training itself
+        "components.dynclean_ner.dynamics_mode": "update" if mode == "off" else mode,
+    }
+    config = load_config(ROOT / "configs" / f"{config_name}.cfg", overrides=overrides, interpolate=False)
+    nlp = init_nlp(config)
+    start = time.perf_counter()
+    train(nlp, None, stdout=io.StringIO(), stderr=io.StringIO())
+    seconds = time.perf_counter() - start
+    ner = nlp.get_pipe("dynclean_ner")
+    words = int(ner.index.doc_lengths.sum()) * epochs if ner.index is not None else 0
+    row = {"mode": mode, "seconds": round(seconds, 2), "words_per_s": round(words / seconds, 1)}
+    if mode != "off":
+        file = dyn_dir / "dynamics.npz"
+        row["dynamics_bytes"] = file.stat().st_size
+        row["samples"] = len(Dynamics.from_disk(dyn_dir))
+    return row
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--dataset", default="webpage")
+    p.add_argument("--config", default="cnn")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--modes", default="off,update,epoch")
+    args = p.parse_args()
+    rows = []
+    for mode in args.modes.split(","):
+        dyn_dir = WORK / "dynamics" / f"{args.dataset}-{args.config}-{mode}"
+        row = run(args.config, args.dataset, args.epochs, mode, dyn_dir)
+        rows.append(row)
+        print(row, flush=True)
+    base = next((r for r in rows if r["mode"] == "off"), None)
+    print(f"\n{args.dataset} / {args.config} / {args.epochs} epochs")
+    print("| recording | seconds | words/s | vs off | dynamics file |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in rows:
+        ratio = f"{r['seconds'] / base['seconds']:.3f}" if base else "-"
+        size = f"{r['dynamics_bytes'] / 1e6:.1f} MB" if "dynamics_bytes" in r else "-"
+        print(f"| {r['mode']} | {r['seconds']} | {r['words_per_s']} | {ratio} | {size} |")
+    save(f"recording-{args.dataset}-{args.config}", {"dataset": args.dataset, "config": args.config,
+                                                     "epochs": args.epochs, "runs": rows})
+
+
+if __name__ == "__main__":
+    main()

