@@ -6,7 +6,7 @@ line on stderr and exit code 1, without a traceback.
 import functools
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
@@ -67,7 +67,7 @@ def clean_cli(
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report (default: OUTPUT.report.json, plus .md)"),
     method: str = typer.Option(CleanSettings.method, "--method", help="threshold-samples, mixture or fraction"),
     ranking: str = typer.Option(CleanSettings.ranking, "--ranking", help="aum, confidence or correctness"),
-    k: Optional[int] = typer.Option(CleanSettings.k, "--k", help="Epochs averaged (default: all recorded)"),
+    k: Optional[int] = typer.Option(CleanSettings.k, "--k", help="Epochs averaged (default or 0: all recorded)"),
     positive_percentile: float = typer.Option(CleanSettings.positive_percentile, "--pos-percentile", help="Percentile of positive threshold samples"),
     negative_percentile: float = typer.Option(CleanSettings.negative_percentile, "--neg-percentile", help="Percentile of negative threshold samples"),
     per_label: bool = typer.Option(CleanSettings.per_label, "--per-label/--no-per-label", help="Per-label thresholds for positives"),
@@ -83,7 +83,7 @@ def clean_cli(
     from .clean import run_clean
 
     settings = CleanSettings(
-        method=method, ranking=ranking, k=k, positive_percentile=positive_percentile,
+        method=method, ranking=ranking, k=k or None, positive_percentile=positive_percentile,
         negative_percentile=negative_percentile, per_label=per_label,
         positive_fraction=positive_fraction, negative_fraction=negative_fraction,
         protect_overlaps=protect_overlaps, max_label_fraction=max_label_fraction,
@@ -101,12 +101,18 @@ def audit_cli(
     output: Path = typer.Option(..., "--output", "-o", help="JSON file to write"),
     max_span_length: int = typer.Option(8, "--max-span-length", help="Longest candidate span"),
     spans_key: str = typer.Option(DEFAULT_SPANS_KEY, "--spans-key"),
+    skip_if_missing: bool = typer.Option(False, "--skip-if-missing", help="No gold file: write a 'skipped' note and exit 0"),
 ) -> None:
     """Compare distant, cleaned and gold labels of the same sentences."""
     from .audit import audit
     from .convert import read_docbin
     from .util import write_json_atomic
 
+    if skip_if_missing and not gold.exists():
+        reason = f"no gold train file at {gold}"
+        write_json_atomic(output, {"skipped": reason})
+        msg.info(f"Audit skipped: {reason}")
+        return
     for p in (distant, cleaned, gold):
         check_not_input(output, p)
     docs = [read_docbin(p) for p in (distant, cleaned, gold)]
@@ -158,6 +164,118 @@ def report_cli(
     paths = plot_dynamics(dyn, output_dir, threshold_dynamics=thr, thresholds=thresholds, k=k)
     for path in paths.values():
         msg.good(f"Wrote {path}")
+
+
+BACKBONE_CONFIGS = {"cnn": "cnn", "minilm": "minilm"}
+
+
+def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, Dict[str, Any]]:
+    """Config file and overrides for a backbone: `cnn`, `minilm`, or any
+    Hugging Face model name or path (the GPU transformer config)."""
+    if component not in ("dynclean_ner", "ner"):
+        raise DynCleanError(f"component must be 'dynclean_ner' or 'ner', not {component!r}")
+    stem = BACKBONE_CONFIGS.get(backbone.lower(), "transformer")
+    overrides: Dict[str, Any] = {} if stem != "transformer" else {"paths.transformer": backbone}
+    path = config_dir / f"{stem}{'_ner' if component == 'ner' else ''}.cfg"
+    if not path.exists():
+        raise DynCleanError(f"{path}: no such config (looked up for backbone {backbone!r})")
+    return path, overrides
+
+
+@app.command(
+    "train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+@handle_errors
+def train_cli(
+    ctx: typer.Context,
+    backbone: str = typer.Argument(..., help="cnn, minilm, or a Hugging Face model name or path"),
+    output: Path = typer.Argument(..., help="Output directory of the trained pipeline"),
+    component: str = typer.Option("dynclean_ner", "--component", "-c", help="dynclean_ner or ner (stock spaCy)"),
+    config_dir: Path = typer.Option(Path("configs"), "--config-dir", help="Folder of the configs"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
+) -> None:
+    """`spacy train` with the config of a backbone; extra `--section.key value`
+    options are passed on as config overrides (e.g. --paths.train)."""
+    from spacy.cli._util import parse_config_overrides
+    from spacy.cli.train import train
+
+    config, overrides = config_for(backbone, component, config_dir)
+    overrides.update(parse_config_overrides(ctx.args))
+    msg.info(f"Training with {config}")
+    train(config, output, use_gpu=gpu_id, overrides=overrides)
+
+
+@app.command("convert-dir")
+@handle_errors
+def convert_dir_cli(
+    input_dir: Path = typer.Argument(..., help="Folder with train-ds, train-gs, dev, test (.json, .jsonl or CoNLL)"),
+    output_dir: Path = typer.Argument(..., help="Folder for the .spacy files"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid"),
+) -> None:
+    """Convert every split of a DS-NER dataset folder that exists (train-gs is optional)."""
+    from .convert import convert
+
+    required = ("train-ds", "dev", "test")
+    for split in ("train-ds", "train-gs", "dev", "test"):
+        found = [p for p in sorted(input_dir.glob(f"{split}.*")) if p.suffix in (".json", ".jsonl", ".conll", ".iob", ".bio", ".txt")]
+        if not found:
+            if split in required:
+                raise DynCleanError(f"{input_dir}: no {split} file (.json, .jsonl or CoNLL)")
+            msg.info(f"{input_dir}: no {split} file: skipped")
+            continue
+        stats = convert(found[0], output_dir / f"{split}.spacy", skip_invalid=skip_invalid)
+        skipped = f", {len(stats.skipped)} records skipped" if stats.skipped else ""
+        msg.good(f"{found[0]} -> {output_dir / (split + '.spacy')}: {stats.docs} docs{skipped}")
+
+
+@app.command("compare")
+@handle_errors
+def compare_cli(
+    metrics: List[str] = typer.Argument(..., help="NAME=metrics.json of `spacy evaluate`, in table order"),
+    optional: List[str] = typer.Option([], "--optional", help="NAME=metrics.json added when the file exists"),
+    output: Path = typer.Option(..., "--output", "-o", help="Markdown table to write"),
+    audit: Optional[Path] = typer.Option(None, "--audit", help="Audit JSON to add to the table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="PNG bar chart to write"),
+) -> None:
+    """A Markdown table (P/R/F1 per model, gain over the first) and a bar chart."""
+    from .compare import compare
+
+    present = [spec for spec in optional if "=" in spec and Path(spec.split("=", 1)[1]).exists()]
+    text = compare(list(metrics) + present, output, audit_path=audit, plot_path=plot)
+    print(text)
+
+
+@app.command("verify-checksums")
+@handle_errors
+def verify_cli(
+    sums: Path = typer.Argument(..., help="File of 'sha256  relative/path' lines"),
+    data_dir: Path = typer.Argument(..., help="Folder the paths are relative to"),
+    only: Optional[str] = typer.Option(None, "--only", help="Check only paths under this folder name"),
+) -> None:
+    """Check the sha256 of the data files that are present (missing ones are listed)."""
+    import hashlib
+
+    if not sums.exists():
+        raise DynCleanError(f"{sums}: no such file")
+    checked = 0
+    for line_no, line in enumerate(sums.read_text(encoding="utf8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise DynCleanError(f"{sums}: line {line_no}: expected 'sha256  path'")
+        digest, rel = parts
+        if only and not rel.startswith(f"{only}/"):
+            continue
+        path = data_dir / rel
+        if not path.exists():
+            msg.info(f"{path}: not present")
+            continue
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != digest:
+            raise DynCleanError(f"{path}: sha256 {actual} does not match {digest} ({sums}, line {line_no})")
+        checked += 1
+    msg.good(f"{checked} files match their sha256")
 
 
 def main() -> None:
