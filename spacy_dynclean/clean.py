@@ -22,9 +22,9 @@ class CleanSettings:
 
     method: str = "threshold-samples"
     ranking: str = "aum"
-    k: Optional[int] = None
+    k: Optional[int] = 1
     positive_percentile: float = 100.0
-    negative_percentile: float = 90.0
+    negative_percentile: float = 75.0
     per_label: bool = False
     positive_fraction: float = 0.0
     negative_fraction: float = 0.0

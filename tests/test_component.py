@@ -99,7 +99,8 @@ def test_partial_update_epoch_dropped(tmp_path):
 
 
 def test_threshold_fake_label_never_predicted(tmp_path):
-    nlp = make_nlp(threshold_samples=True, threshold_positives=3, threshold_negatives=20)
+    nlp = make_nlp(threshold_samples=True, threshold_label="fake", threshold_positives=3,
+                   threshold_negatives=20, threshold_negative_pool="all")
     docs = make_docs(tmp_path, nlp)
     callback = RecordDynamics(tmp_path / "dyn")
     train(nlp, examples_for(nlp, docs), n_iter=30, callback=callback)

@@ -84,3 +84,12 @@ def test_disjoint_negative_pool_avoids_entities(tmp_path):
 def test_threshold_bad_mode(tmp_path):
     with pytest.raises(DynCleanError, match="fake"):
         select_threshold_samples(make_index(tmp_path), seed=0, label_mode="nope")
+
+
+def test_swap_mode_flips_kinds(tmp_path):
+    index = make_index(tmp_path)
+    rows = select_threshold_samples(index, seed=1, label_mode="swap", n_positives=3, n_negatives=4)
+    was_pos = (index.flags[rows] & FLAG_POSITIVE) > 0
+    assert was_pos.sum() == 3 and (~was_pos).sum() == 4
+    assert (index.assigned[rows][was_pos] == 3).all()  # entities become non-entity
+    assert (index.assigned[rows][~was_pos] < 3).all()  # non-entities get an entity label

@@ -1,0 +1,68 @@
+"""`spacy project run smoke` on the real webpage data (../shared)."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import srsly
+
+from spacy_dynclean.convert import read_docbin
+
+ROOT = Path(__file__).parent.parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("project.yml", "configs", "assets"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
+    data_dir = webpage_dir.parent
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "smoke", str(project),
+           "--vars.dataset", "webpage", "--vars.data_dir", str(data_dir), "--vars.epochs", "6"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=project)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    m = project / "metrics" / "webpage" / "cnn"
+    outputs = [
+        project / "corpus/webpage/train-ds.spacy", project / "corpus/webpage/train-gs.spacy",
+        project / "dynamics/webpage/cnn/noisy/dynamics.npz",
+        project / "dynamics/webpage/cnn/threshold/dynamics.npz",
+        project / "corpus/webpage/cnn/train-cleaned.spacy",
+        project / "training/webpage/cnn/noisy/model-best", project / "training/webpage/cnn/cleaned/model-best",
+        m / "clean-report.json", m / "clean-report.md", m / "audit.json", m / "noisy.json",
+        m / "cleaned.json", m / "compare.md", m / "compare.png",
+    ]
+    for path in outputs:
+        assert path.exists(), path
+    distant = read_docbin(project / "corpus/webpage/train-ds.spacy")
+    cleaned = read_docbin(project / "corpus/webpage/cnn/train-cleaned.spacy")
+    assert len(cleaned) <= len(distant)
+    assert sum(len(d.ents) for d in cleaned) <= sum(len(d.ents) for d in distant)
+    report = srsly.read_json(m / "clean-report.json")
+    assert report["docs_in"] == len(distant) and report["docs_out"] == len(cleaned)
+    audit = srsly.read_json(m / "audit.json")
+    for key in ("fp_precision", "fp_recall", "fn_precision", "fn_recall", "labels_f1_before", "labels_f1_after"):
+        assert 0.0 <= audit[key] <= 1.0
+    table = (m / "compare.md").read_text(encoding="utf8")
+    assert "| noisy |" in table and "| cleaned |" in table
+    # the cleaned pipeline loads in a fresh process and tags a training sentence
+    doc0 = next(d for d in distant if len(d.ents) >= 2)
+    text = " ".join(t.text for t in doc0)
+    code = (
+        "import spacy, sys; nlp = spacy.load(sys.argv[1]); doc = nlp(sys.argv[2]);"
+        "print(len(doc.ents)); print([(e.text, e.label_) for e in doc.ents])"
+    )
+    models = [project / "training/webpage/cnn/cleaned/model-best", project / "training/webpage/cnn/noisy/model-best"]
+    counts = []
+    for model in models:
+        out = subprocess.run([sys.executable, "-c", code, str(model), text], capture_output=True, text=True, env=ENV)
+        assert out.returncode == 0, out.stderr[-2000:]
+        counts.append(int(out.stdout.splitlines()[0]))
+    assert max(counts) > 0, f"no entities found in {text!r}"
+    # recording is inert at inference: loading and tagging wrote no dynamics
+    assert not any((project / "training").rglob("dynamics.npz"))
