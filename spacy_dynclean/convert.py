@@ -22,6 +22,7 @@ from .util import (
     PathLike,
     atomic_path,
     check_not_input,
+    fast_msgpack,
 )
 
 Entity = Tuple[int, int, str]  # [start, end) token offsets, label
@@ -251,11 +252,12 @@ def records_to_docs(
 
 def write_docbin(docs: Iterable[Doc], path: PathLike) -> None:
     """Write docs, their span groups and user data, atomically."""
-    db = DocBin(store_user_data=True)
-    for doc in docs:
-        db.add(doc)
-    with atomic_path(path) as tmp:
-        db.to_disk(tmp)
+    with fast_msgpack():
+        db = DocBin(store_user_data=True)
+        for doc in docs:
+            db.add(doc)
+        with atomic_path(path) as tmp:
+            db.to_disk(tmp)
 
 
 def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
@@ -264,7 +266,8 @@ def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
     if not path.exists():
         raise DynCleanError(f"{path}: no such file")
     try:
-        return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
+        with fast_msgpack():
+            return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
     except Exception as e:
         raise DynCleanError(f"{path}: not a readable DocBin ({e})") from None
 
