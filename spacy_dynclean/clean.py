@@ -58,6 +58,12 @@ def estimate_thresholds(
     if settings.method == "threshold-samples":
         if threshold_dynamics is None:
             raise DynCleanError("method 'threshold-samples' needs --threshold-dynamics (a threshold-sample run)")
+        k = settings.k or dynamics.n_epochs
+        if threshold_dynamics.n_epochs < min(k, dynamics.n_epochs):
+            raise DynCleanError(
+                f"the threshold run recorded {threshold_dynamics.n_epochs} epochs, but k={k} "
+                "epochs are averaged: train it for at least k epochs"
+            )
         thresholds = from_threshold_samples(
             threshold_dynamics, k=settings.k, positive_percentile=settings.positive_percentile,
             negative_percentile=settings.negative_percentile, per_label=settings.per_label,

@@ -184,3 +184,14 @@ def test_errors_write_nothing(tmp_path, case):
     if case != "same_output":
         assert not out.exists()
         assert not (tmp_path / "clean.report.json").exists()
+
+
+def test_threshold_run_shorter_than_k_is_an_error(tmp_path):
+    write_setup(tmp_path)
+    thr = Dynamics.from_disk(tmp_path / "thr")
+    thr.margins, thr.probs, thr.pred = thr.margins[:, :1], thr.probs[:, :1], thr.pred[:, :1]
+    thr.to_disk(tmp_path / "thr")
+    with pytest.raises(DynCleanError, match="at least k epochs"):
+        run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
+                  threshold_dir=tmp_path / "thr", settings=CleanSettings(k=2))
+    assert not (tmp_path / "c.spacy").exists()

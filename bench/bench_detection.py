@@ -1,0 +1,178 @@
+"""Does cleaning find the real errors? Precision / recall / F1 of the flagged
+positives as real false positives and of the flagged negatives as real missed
+entities (against gold train labels), for AUM with the default automatic
+thresholds and for baselines flagging the *same number* of samples per kind:
+random, lowest confidence (data maps), highest loss, and cleanlab's token
+label-quality scores on token probabilities from the same model. Also the
+`relabel` strategy against `remove`, and the other threshold methods.
+
+Needs the runs of bench_quality.py (seed 0) for the dataset and backbone:
+
+    python bench/bench_detection.py --dataset wiki --backbone cnn
+"""
+import argparse
+import json
+from typing import Dict, List, Tuple
+
+import numpy
+
+from common import WORK, corpus, save
+
+from spacy_dynclean.audit import audit
+from spacy_dynclean.clean import CleanSettings, estimate_thresholds, run_clean
+from spacy_dynclean.convert import read_docbin
+from spacy_dynclean.dynamics import Dynamics
+from spacy_dynclean.filter import flag_samples, overlaps_positive_rows
+from spacy_dynclean.scores import compute_scores
+
+
+def truth(dyn: Dynamics, dataset: str) -> numpy.ndarray:
+    """Per sample: is its distant label wrong (against gold)?"""
+    gold = read_docbin(corpus(dataset, "train-gs"))
+    gold_labels = {(d.user_data["dynclean_id"], e.start, e.end): e.label_ for d in gold for e in d.ents}
+    labels = dyn.labels + [None]
+    ids = dyn.doc_ids
+    return numpy.array([
+        gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), len(dyn.labels))]
+        for d, s, e, lab in zip(dyn.doc, dyn.start, dyn.end, dyn.label)
+    ])
+
+
+def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
+    tp = int((flagged & wrong).sum())
+    p = tp / flagged.sum() if flagged.sum() else 0.0
+    r = tp / wrong.sum() if wrong.sum() else 0.0
+    return {"flagged": int(flagged.sum()), "precision": round(p, 3), "recall": round(r, 3),
+            "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0}
+
+
+def lowest(score: numpy.ndarray, pool: numpy.ndarray, n: int) -> numpy.ndarray:
+    rows = numpy.nonzero(pool)[0]
+    out = numpy.zeros(len(pool), dtype=bool)
+    if n:
+        out[rows[numpy.argsort(score[rows], kind="stable")[:n]]] = True
+    return out
+
+
+def cleanlab_scores(dyn: Dynamics, model_dir, dataset: str) -> Tuple[numpy.ndarray, str]:
+    """Per sample: the lowest cleanlab token label-quality score over its
+    tokens, from token probabilities of the trained noisy model (a token's
+    probability of type L is the largest probability of L over the candidate
+    spans that contain it; of O, its one-token span's non-entity probability;
+    renormalised)."""
+    try:
+        from cleanlab.token_classification.rank import get_label_quality_scores
+    except ImportError:
+        return numpy.full(len(dyn), numpy.nan), "cleanlab not installed (pip install cleanlab)"
+    import spacy
+
+    nlp = spacy.load(model_dir)
+    ner = nlp.get_pipe("dynclean_ner")
+    docs = read_docbin(corpus(dataset, "train-ds"), nlp.vocab)
+    by_id = {d.user_data["dynclean_id"]: d for d in docs}
+    n_labels = len(dyn.labels)
+    labels_tok: List[numpy.ndarray] = []
+    probs_tok: List[numpy.ndarray] = []
+    rows_of_doc = []
+    for i, did in enumerate(dyn.doc_ids):
+        doc = by_id[did]
+        rows = numpy.nonzero(dyn.doc == i)[0]
+        rows_of_doc.append(rows)
+        processed = list(nlp.pipe([spacy.tokens.Doc(nlp.vocab, words=[t.text for t in doc])],
+                                  disable=["dynclean_ner"]))[0]
+        indices, scores = ner.predict([processed])
+        scores = ner.model.ops.to_numpy(scores)
+        spans = ner.model.ops.to_numpy(indices.dataXd)
+        p = numpy.zeros((len(doc), n_labels + 1), dtype="float32")
+        for (s, e), row in zip(spans, scores):
+            p[s:e, :n_labels] = numpy.maximum(p[s:e, :n_labels], row[:n_labels])
+            if e - s == 1:
+                p[s, n_labels] = row[n_labels]
+        p = p / p.sum(axis=1, keepdims=True)
+        lab = numpy.full(len(doc), n_labels, dtype=int)
+        for span in doc.spans["sc"]:
+            lab[span.start:span.end] = dyn.labels.index(span.label_)
+        labels_tok.append(lab)
+        probs_tok.append(p)
+    _, token_scores = get_label_quality_scores([list(x) for x in labels_tok], probs_tok)
+    out = numpy.zeros(len(dyn), dtype="float32")
+    for rows, tok in zip(rows_of_doc, token_scores):
+        tok = numpy.asarray(tok)
+        cum_min = [tok[s:e].min() for s, e in zip(dyn.start[rows], dyn.end[rows])]
+        out[rows] = cum_min
+    return out, "ok"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--dataset", default="wiki")
+    p.add_argument("--backbone", default="cnn")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    base = WORK / "quality" / args.dataset / args.backbone.replace("/", "_") / f"seed{args.seed}"
+    dyn = Dynamics.from_disk(base / "dyn-noisy")
+    thr = Dynamics.from_disk(base / "dyn-threshold")
+    wrong = truth(dyn, args.dataset)
+    settings = CleanSettings()
+    scores = compute_scores(dyn, settings.k)
+    thresholds = estimate_thresholds(dyn, scores.aum, settings, thr)
+    flags = flag_samples(dyn, scores.aum, thresholds)
+    pos = dyn.positive & ~dyn.threshold
+    neg = ~dyn.positive & ~dyn.threshold
+    # baselines draw negatives from the same pool as AUM: no overlap with a distant entity
+    neg_pool = neg.copy()
+    rows = numpy.nonzero(neg)[0]
+    neg_pool[rows[overlaps_positive_rows(dyn, rows)]] = False
+    n_pos, n_neg = int(flags.positive.sum()), int(flags.negative.sum())
+    rng = numpy.random.default_rng(0)
+    loss = -numpy.log(numpy.clip(dyn.probs[:, : scores.k].astype("float32"), 1e-6, 1)).mean(axis=1)
+    rankings = {
+        "random": rng.random(len(dyn)),
+        "lowest confidence": scores.confidence,
+        "highest loss": -loss,
+    }
+    cl, cl_status = cleanlab_scores(dyn, base / "noisy" / "model-best", args.dataset)
+    if cl_status == "ok":
+        rankings["cleanlab token quality"] = cl
+    table = {"AUM + automatic thresholds (default)": (flags.positive, flags.negative)}
+    for name, score in rankings.items():
+        table[name] = (lowest(score, pos, n_pos), lowest(score, neg_pool, n_neg))
+    results = {name: {"positives": prf(fp, wrong & pos), "negatives": prf(fn, wrong & neg)}
+               for name, (fp, fn) in table.items()}
+    print(f"\n{args.dataset} / {args.backbone}: {n_pos} positives and {n_neg} negatives flagged by AUM")
+    print(f"real errors: {int((wrong & pos).sum())} false positives, {int((wrong & neg).sum())} missed entities")
+    print("| method | FP precision | FP recall | FP F1 | FN precision | FN recall | FN F1 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, r in results.items():
+        a, b = r["positives"], r["negatives"]
+        print(f"| {name} | {a['precision']:.3f} | {a['recall']:.3f} | {a['f1']:.3f} | "
+              f"{b['precision']:.3f} | {b['recall']:.3f} | {b['f1']:.3f} |")
+    # strategies and other threshold methods, audited on the written corpora
+    distant = read_docbin(corpus(args.dataset, "train-ds"))
+    gold = read_docbin(corpus(args.dataset, "train-gs"))
+    variants = {
+        "remove (default)": CleanSettings(),
+        "relabel": CleanSettings(strategy="relabel"),
+        "fake-class percentiles (needs fake run)": None,
+        "mixture": CleanSettings(method="mixture"),
+    }
+    audits = {}
+    for name, s in variants.items():
+        if s is None:
+            continue
+        out = base / f"detect-{name.split()[0]}.spacy"
+        run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
+                  threshold_dir=base / "dyn-threshold", settings=s)
+        a = audit(distant, read_docbin(out), gold)
+        audits[name] = {k: round(a[k], 3) if isinstance(a[k], float) else a[k] for k in (
+            "flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",
+            "labels_f1_before", "labels_f1_after")}
+        print(name, json.dumps(audits[name]))
+    save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}", {
+        "dataset": args.dataset, "backbone": args.backbone, "seed": args.seed,
+        "thresholds": thresholds.to_dict(), "detection": results, "cleanlab": cl_status, "audits": audits,
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Does cleaning pay? Test entity P/R/F1 of pipelines trained on the distant
+labels (noisy), the cleaned labels (default settings), the distant labels with
+exactly the real errors removed (oracle), and the gold train labels, same
+config and seed; the cleaned corpus is retrained with `dynclean_ner` and with
+spaCy's stock `ner`.
+
+    python bench/bench_quality.py --dataset wiki --backbone cnn --seeds 0,1,2
+
+Every run is cached under bench/work/quality/; results go to
+bench/results/quality-<dataset>-<backbone>.json.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy
+
+from common import ROOT, WORK, corpus, save
+
+from spacy_dynclean.clean import CleanSettings, run_clean
+from spacy_dynclean.convert import read_docbin, write_docbin
+from spacy_dynclean.dynamics import Dynamics
+from spacy_dynclean.filter import Flags, clean_docs
+
+ANCHORS = {
+    "dynclean_paper_gain_f1": "+3.18 to +8.95 (RoBERTa-base, GPU)",
+    "bond_test_f1": {"conll03": 0.8148, "webpage": 0.6574, "wiki": 0.6007},
+}
+
+
+def sh(cmd: List[str], log: Path) -> float:
+    start = time.time()
+    with log.open("w") as f:
+        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f"failed ({log}): {' '.join(cmd)}")
+    return time.time() - start
+
+
+def train(backbone: str, out: Path, train_path: Path, dataset: str, seed: int, epochs: int,
+          component: str = "dynclean_ner", dynamics: Path = None, extra: List[str] = ()) -> float:
+    if (out / "model-best").exists():
+        return 0.0
+    cmd = [sys.executable, "-m", "spacy_dynclean", "train", backbone, str(out), "--component", component,
+           "--paths.train", str(train_path), "--paths.dev", str(corpus(dataset, "dev")),
+           "--training.max_epochs", str(epochs), "--system.seed", str(seed)]
+    if dynamics is not None:
+        cmd += ["--paths.dynamics", str(dynamics)]
+    cmd += list(extra)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return sh(cmd, out.parent / f"{out.name}.log")
+
+
+def evaluate(model: Path, dataset: str) -> Dict[str, float]:
+    out = model.parent / "test.json"
+    if not out.exists():
+        sh([sys.executable, "-m", "spacy", "evaluate", str(model / "model-best"), str(corpus(dataset, "test")),
+            "--output", str(out)], model.parent / "evaluate.log")
+    data = json.loads(out.read_text())
+    return {k: round(float(data[k]), 4) for k in ("ents_p", "ents_r", "ents_f")}
+
+
+def oracle_corpus(dataset: str, dyn: Dynamics, path: Path) -> None:
+    """Flag exactly the samples whose distant label differs from gold (gold is
+    used here, in a benchmark, and never by `clean`)."""
+    if path.exists():
+        return
+    gold = read_docbin(corpus(dataset, "train-gs"))
+    gold_labels = {(d.user_data["dynclean_id"], e.start, e.end): e.label_ for d in gold for e in d.ents}
+    n_labels = len(dyn.labels)
+    labels = dyn.labels + [None]
+    ids = dyn.doc_ids
+    wrong = numpy.array([
+        gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), n_labels)]
+        for d, s, e, lab in zip(dyn.doc, dyn.start, dyn.end, dyn.label)
+    ])
+    flags = Flags(positive=wrong & dyn.positive, negative=wrong & ~dyn.positive)
+    docs = read_docbin(corpus(dataset, "train-ds"))
+    cleaned, _ = clean_docs(docs, dyn, flags)
+    write_docbin(cleaned, path)
+
+
+def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool) -> Dict[str, object]:
+    base = WORK / "quality" / dataset / backbone.replace("/", "_") / f"seed{seed}"
+    times: Dict[str, float] = {}
+    times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
+                           dynamics=base / "dyn-noisy")
+    times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed, 1,
+                               dynamics=base / "dyn-threshold",
+                               extra=["--components.dynclean_ner.threshold_samples", "true"])
+    cleaned_path = base / "train-cleaned.spacy"
+    if not cleaned_path.exists():
+        run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", cleaned_path,
+                  threshold_dir=base / "dyn-threshold", settings=CleanSettings())
+    report = json.loads((base / "train-cleaned.report.json").read_text())
+    times["cleaned"] = train(backbone, base / "cleaned", cleaned_path, dataset, seed, epochs)
+    dyn = Dynamics.from_disk(base / "dyn-noisy")
+    oracle_corpus(dataset, dyn, base / "train-oracle.spacy")
+    times["oracle"] = train(backbone, base / "oracle", base / "train-oracle.spacy", dataset, seed, epochs)
+    times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
+    scores = {name: evaluate(base / name, dataset) for name in ("noisy", "cleaned", "oracle", "gold")}
+    if with_ner:
+        times["noisy_ner"] = train(backbone, base / "noisy_ner", corpus(dataset, "train-ds"), dataset, seed,
+                                   epochs, component="ner")
+        times["cleaned_ner"] = train(backbone, base / "cleaned_ner", cleaned_path, dataset, seed, epochs,
+                                     component="ner")
+        scores["noisy_ner"] = evaluate(base / "noisy_ner", dataset)
+        scores["cleaned_ner"] = evaluate(base / "cleaned_ner", dataset)
+    return {"seed": seed, "scores": scores, "train_seconds": {k: round(v, 1) for k, v in times.items()},
+            "flagged_positives": report["flagged_positives"], "flagged_negatives": report["flagged_negatives"],
+            "thresholds": report["thresholds"]}
+
+
+def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
+    out: Dict[str, Dict[str, float]] = {}
+    for name in runs[0]["scores"]:
+        f1 = [r["scores"][name]["ents_f"] for r in runs]
+        out[name] = {"f1_mean": round(statistics.mean(f1), 4),
+                     "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1}
+    n, c, g = (out[k]["f1_mean"] for k in ("noisy", "cleaned", "gold"))
+    out["gap_closed"] = {"value": round((c - n) / (g - n), 3) if g != n else None}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--dataset", default="wiki")
+    p.add_argument("--backbone", default="cnn")
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
+    args = p.parse_args()
+    start = time.time()
+    runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner)
+            for s in args.seeds.split(",")]
+    summary = summarise(runs)
+    print(f"\n{args.dataset} / {args.backbone} / seeds {args.seeds} / {args.epochs} epochs")
+    print("| training labels | test F1 (mean) | sd | per seed |")
+    print("| --- | --- | --- | --- |")
+    for name, s in summary.items():
+        if name != "gap_closed":
+            print(f"| {name} | {s['f1_mean']:.3f} | {s['f1_sd']:.3f} | {', '.join(f'{x:.3f}' for x in s['f1'])} |")
+    print(f"share of the noise gap closed by cleaning: {summary['gap_closed']['value']}")
+    save(f"quality-{args.dataset}-{args.backbone.replace('/', '_')}", {
+        "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs, "runs": runs,
+        "summary": summary, "anchors": ANCHORS, "wall_seconds": round(time.time() - start, 1),
+    })
+
+
+if __name__ == "__main__":
+    main()
