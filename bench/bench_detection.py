@@ -16,26 +16,15 @@ from typing import Dict, List, Tuple
 
 import numpy
 
-from common import WORK, corpus, save
+from common import WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, estimate_thresholds, run_clean
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import flag_samples, overlaps_positive_rows
+from spacy_dynclean.filter import flag_samples
+from spacy_dynclean.samples import overlaps_positive
 from spacy_dynclean.scores import compute_scores
-
-
-def truth(dyn: Dynamics, dataset: str) -> numpy.ndarray:
-    """Per sample: is its distant label wrong (against gold)?"""
-    gold = read_docbin(corpus(dataset, "train-gs"))
-    gold_labels = {(d.user_data["dynclean_id"], e.start, e.end): e.label_ for d in gold for e in d.ents}
-    labels = dyn.labels + [None]
-    ids = dyn.doc_ids
-    return numpy.array([
-        gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), len(dyn.labels))]
-        for d, s, e, lab in zip(dyn.doc, dyn.start, dyn.end, dyn.label)
-    ])
 
 
 def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
@@ -112,7 +101,7 @@ def main() -> None:
     base = WORK / "quality" / args.dataset / args.backbone.replace("/", "_") / f"seed{args.seed}"
     dyn = Dynamics.from_disk(base / "dyn-noisy")
     thr = Dynamics.from_disk(base / "dyn-threshold")
-    wrong = truth(dyn, args.dataset)
+    wrong = wrong_labels(dyn, args.dataset)
     settings = CleanSettings()
     scores = compute_scores(dyn, settings.k)
     thresholds = estimate_thresholds(dyn, scores.aum, settings, thr)
@@ -120,9 +109,7 @@ def main() -> None:
     pos = dyn.positive & ~dyn.threshold
     neg = ~dyn.positive & ~dyn.threshold
     # baselines draw negatives from the same pool as AUM: no overlap with a distant entity
-    neg_pool = neg.copy()
-    rows = numpy.nonzero(neg)[0]
-    neg_pool[rows[overlaps_positive_rows(dyn, rows)]] = False
+    neg_pool = neg & ~overlaps_positive(dyn.doc, dyn.start, dyn.end, dyn.positive)
     n_pos, n_neg = int(flags.positive.sum()), int(flags.negative.sum())
     rng = numpy.random.default_rng(0)
     loss = -numpy.log(numpy.clip(dyn.probs[:, : scores.k].astype("float32"), 1e-6, 1)).mean(axis=1)

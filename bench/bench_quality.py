@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-import numpy
-
-from common import ROOT, WORK, corpus, save
+from common import ROOT, WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
@@ -70,15 +68,7 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path) -> None:
     used here, in a benchmark, and never by `clean`)."""
     if path.exists():
         return
-    gold = read_docbin(corpus(dataset, "train-gs"))
-    gold_labels = {(d.user_data["dynclean_id"], e.start, e.end): e.label_ for d in gold for e in d.ents}
-    n_labels = len(dyn.labels)
-    labels = dyn.labels + [None]
-    ids = dyn.doc_ids
-    wrong = numpy.array([
-        gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), n_labels)]
-        for d, s, e, lab in zip(dyn.doc, dyn.start, dyn.end, dyn.label)
-    ])
+    wrong = wrong_labels(dyn, dataset)
     flags = Flags(positive=wrong & dyn.positive, negative=wrong & ~dyn.positive)
     docs = read_docbin(corpus(dataset, "train-ds"))
     cleaned, _ = clean_docs(docs, dyn, flags)

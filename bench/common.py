@@ -43,3 +43,21 @@ def save(name: str, data: Dict[str, Any]) -> Path:
     path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n", encoding="utf8")
     print(f"saved {path}")
     return path
+
+
+def wrong_labels(dynamics, dataset: str):
+    """Per sample of the dynamics: is its distant label wrong against gold?
+    (Benchmarks only: gold is never an input to `clean`.)"""
+    import numpy
+
+    from spacy_dynclean.convert import read_docbin
+
+    gold = read_docbin(corpus(dataset, "train-gs"))
+    gold_labels = {(d.user_data["dynclean_id"], e.start, e.end): e.label_ for d in gold for e in d.ents}
+    labels = dynamics.labels + [None]
+    n_labels = len(dynamics.labels)
+    ids = dynamics.doc_ids
+    return numpy.array([
+        gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), n_labels)]
+        for d, s, e, lab in zip(dynamics.doc, dynamics.start, dynamics.end, dynamics.label)
+    ])

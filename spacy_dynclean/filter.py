@@ -16,7 +16,7 @@ import numpy
 from spacy.tokens import Doc, Span
 
 from .dynamics import Dynamics
-from .samples import corpus_fingerprint, doc_id, gold_spans
+from .samples import corpus_fingerprint, doc_id, gold_spans, overlaps_positive
 from .thresholds import Thresholds
 from .util import DynCleanError
 
@@ -60,9 +60,9 @@ def flag_samples(
     flag_neg = candidate & ~positive & (scores < thresholds.negative)
     protected = 0
     if protect_overlaps and flag_neg.any():
-        over = overlaps_positive_rows(dynamics, numpy.nonzero(flag_neg)[0])
+        over = overlaps_positive(dynamics.doc, dynamics.start, dynamics.end, positive) & flag_neg
         protected = int(over.sum())
-        flag_neg[numpy.nonzero(flag_neg)[0][over]] = False
+        flag_neg &= ~over
     warnings: List[str] = []
     for j, label in enumerate(dynamics.labels):
         rows = numpy.nonzero(candidate & positive & (dynamics.label == j))[0]
@@ -81,21 +81,6 @@ def flag_samples(
         if len(flagged) > majority_warning * len(rows):
             warnings.append(f"{label}: {len(flagged)} of {len(rows)} positives flagged (most of the label)")
     return Flags(flag_pos, flag_neg, protected, warnings)
-
-
-def overlaps_positive_rows(dynamics: Dynamics, rows: numpy.ndarray) -> numpy.ndarray:
-    """For the given negative rows: does the span share a token with a
-    distant entity of its doc?"""
-    pos_rows = numpy.nonzero(dynamics.positive)[0]
-    covered: Dict[int, set] = defaultdict(set)
-    for r in pos_rows:
-        covered[int(dynamics.doc[r])].update(range(int(dynamics.start[r]), int(dynamics.end[r])))
-    out = numpy.zeros(len(rows), dtype=bool)
-    for i, r in enumerate(rows):
-        toks = covered.get(int(dynamics.doc[r]))
-        if toks and any(t in toks for t in range(int(dynamics.start[r]), int(dynamics.end[r]))):
-            out[i] = True
-    return out
 
 
 def check_matches(dynamics: Dynamics, docs: List[Doc], where: str) -> None:

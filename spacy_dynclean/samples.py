@@ -225,7 +225,7 @@ def select_threshold_samples(
     n_pos_chosen = int(sum(len(c) for c in chosen))
     neg_mask = ~positive & usable
     if negative_pool == "disjoint":
-        neg_mask &= ~overlaps_positive(index)
+        neg_mask &= ~overlaps_positive(index.doc, index.start, index.end, (index.flags & FLAG_POSITIVE) > 0)
     neg_rows = numpy.nonzero(neg_mask)[0]
     if n_negatives is None:
         n_negatives = n_pos_chosen
@@ -247,23 +247,20 @@ def select_threshold_samples(
     return rows
 
 
-def overlaps_positive(index: SampleIndex) -> numpy.ndarray:
-    """Per sample: does it share a token with a distant entity (and is not one)?"""
-    result = numpy.zeros(len(index), dtype=bool)
-    pos_rows = numpy.nonzero(index.flags & FLAG_POSITIVE)[0]
-    if not len(pos_rows):
-        return result
-    # per doc, mark tokens covered by an entity, then test each span for cover
-    doc_ids = index.doc[pos_rows]
-    for d in numpy.unique(doc_ids):
-        b = int(index.doc_bases[d])
-        n = int(index.doc_lengths[d])
-        c = n_candidates(n, index.max_span_length)
-        covered = numpy.zeros(n + 1, dtype="int32")
-        for r in pos_rows[doc_ids == d]:
-            covered[index.start[r] : index.end[r]] = 1
-        cum = numpy.concatenate([[0], numpy.cumsum(covered[:n])])
-        s, e = index.start[b : b + c], index.end[b : b + c]
-        result[b : b + c] = (cum[e] - cum[s]) > 0
-    result &= (index.flags & FLAG_POSITIVE) == 0
-    return result
+def overlaps_positive(
+    doc: numpy.ndarray, start: numpy.ndarray, end: numpy.ndarray, positive: numpy.ndarray
+) -> numpy.ndarray:
+    """Per sample: does it share a token with a positive sample of its doc
+    (and is not one itself)? Vectorized over all samples of a corpus."""
+    n_docs = int(doc.max()) + 1 if len(doc) else 0
+    lengths = numpy.zeros(n_docs, dtype="int64")
+    numpy.maximum.at(lengths, doc, end)  # the longest end of a doc's spans is its length
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths)])
+    diff = numpy.zeros(int(offsets[-1]) + 1, dtype="int64")
+    base = offsets[doc[positive]]
+    numpy.add.at(diff, base + start[positive], 1)
+    numpy.add.at(diff, base + end[positive], -1)
+    covered = numpy.cumsum(diff)[:-1] > 0
+    cum = numpy.concatenate([[0], numpy.cumsum(covered)])
+    base = offsets[doc]
+    return ((cum[base + end] - cum[base + start]) > 0) & ~positive

@@ -32,6 +32,10 @@ def test_candidate_order_matches_spacy_suggester(n, max_len):
     assert candidate_row(0, max_len + 1, n, max_len) == -1
 
 
+def read_records_list(tmp_path):
+    return read_records(tmp_path / "t.json")
+
+
 def make_index(tmp_path, records=TRAIN_RECORDS, max_len=3):
     import json
 
@@ -72,10 +76,14 @@ def test_threshold_selection_is_seeded_stratified_and_counted(tmp_path):
 
 def test_disjoint_negative_pool_avoids_entities(tmp_path):
     index = make_index(tmp_path)
-    over = overlaps_positive(index)
-    # "Acme Corp" is an entity: "Acme" alone overlaps it, "works at" does not
-    b, e = index.rows_for(index.doc_ids[index.doc_pos[sorted(index.doc_pos)[0]]])
-    assert over.dtype == bool and over.any()
+    over = overlaps_positive(index.doc, index.start, index.end, (index.flags & FLAG_POSITIVE) > 0)
+    # doc 1: "Acme Corp" is an entity: "Acme" alone overlaps it, "works at" does not
+    did = records_to_docs(read_records_list(tmp_path), Vocab())[1].user_data["dynclean_id"]
+    b, _ = index.rows_for(did)
+    assert over[b + candidate_row(3, 4, 8, 3)]
+    assert over[b + candidate_row(2, 4, 8, 3)]  # "at Acme"
+    assert not over[b + candidate_row(1, 3, 8, 3)]  # "works at"
+    assert not over[b + candidate_row(3, 5, 8, 3)]  # the entity itself
     rows = select_threshold_samples(index, seed=0, n_negatives=5, negative_pool="disjoint")
     neg = rows[(index.flags[rows] & FLAG_POSITIVE) == 0]
     assert not over[neg].any()
