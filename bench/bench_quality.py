@@ -55,10 +55,10 @@ def train(backbone: str, out: Path, train_path: Path, dataset: str, seed: int, e
 
 
 def evaluate(model: Path, dataset: str) -> Dict[str, float]:
-    out = model.parent / "test.json"
+    out = model / "test.json"
     if not out.exists():
         sh([sys.executable, "-m", "spacy", "evaluate", str(model / "model-best"), str(corpus(dataset, "test")),
-            "--output", str(out)], model.parent / "evaluate.log")
+            "--output", str(out)], model / "evaluate.log")
     data = json.loads(out.read_text())
     return {k: round(float(data[k]), 4) for k in ("ents_p", "ents_r", "ents_f")}
 
