@@ -47,15 +47,24 @@ def main() -> None:
     p.add_argument("--config", default="cnn")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--modes", default="off,update,epoch")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the median is reported")
     args = p.parse_args()
+    modes = args.modes.split(",")
+    runs: dict = {m: [] for m in modes}
+    for repeat in range(args.repeats):
+        for mode in modes:
+            dyn_dir = WORK / "dynamics" / f"{args.dataset}-{args.config}-{mode}"
+            row = run(args.config, args.dataset, args.epochs, mode, dyn_dir)
+            runs[mode].append(row)
+            print(repeat, row, flush=True)
     rows = []
-    for mode in args.modes.split(","):
-        dyn_dir = WORK / "dynamics" / f"{args.dataset}-{args.config}-{mode}"
-        row = run(args.config, args.dataset, args.epochs, mode, dyn_dir)
-        rows.append(row)
-        print(row, flush=True)
+    for mode in modes:
+        ordered = sorted(runs[mode], key=lambda r: r["seconds"])
+        median = dict(ordered[len(ordered) // 2])
+        median["all_seconds"] = [r["seconds"] for r in runs[mode]]
+        rows.append(median)
     base = next((r for r in rows if r["mode"] == "off"), None)
-    print(f"\n{args.dataset} / {args.config} / {args.epochs} epochs")
+    print(f"\n{args.dataset} / {args.config} / {args.epochs} epochs / median of {args.repeats}")
     print("| recording | seconds | words/s | vs off | dynamics file |")
     print("| --- | --- | --- | --- | --- |")
     for r in rows:
