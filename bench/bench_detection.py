@@ -16,6 +16,7 @@ from typing import Dict, List, Tuple
 
 import numpy
 
+from bench_quality import train
 from common import WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.audit import audit
@@ -137,19 +138,24 @@ def main() -> None:
     # strategies and other threshold methods, audited on the written corpora
     distant = read_docbin(corpus(args.dataset, "train-ds"))
     gold = read_docbin(corpus(args.dataset, "train-gs"))
+    for mode in ("fake", "random"):
+        train(args.backbone, base / f"threshold-{mode}", corpus(args.dataset, "train-ds"), args.dataset,
+              args.seed, 1, dynamics=base / f"dyn-threshold-{mode}",
+              extra=["--components.dynclean_ner.threshold_samples", "true",
+                     "--components.dynclean_ner.threshold_label", mode,
+                     "--components.dynclean_ner.threshold_negative_pool", "all"])
     variants = {
-        "remove (default)": CleanSettings(),
-        "relabel": CleanSettings(strategy="relabel"),
-        "fake-class percentiles (needs fake run)": None,
-        "mixture": CleanSettings(method="mixture"),
+        "swap threshold samples, remove (default)": ("dyn-threshold", CleanSettings()),
+        "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
+        "fake class (DynClean: neg p90, pos p100)": ("dyn-threshold-fake", CleanSettings(negative_percentile=90)),
+        "random existing label (p75 / p100)": ("dyn-threshold-random", CleanSettings()),
+        "mixture (no threshold run)": ("dyn-threshold", CleanSettings(method="mixture")),
     }
     audits = {}
-    for name, s in variants.items():
-        if s is None:
-            continue
-        out = base / f"detect-{name.split()[0]}.spacy"
+    for i, (name, (thr_name, s)) in enumerate(variants.items()):
+        out = base / f"detect-{i}.spacy"
         run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
-                  threshold_dir=base / "dyn-threshold", settings=s)
+                  threshold_dir=base / thr_name, settings=s)
         a = audit(distant, read_docbin(out), gold)
         audits[name] = {k: round(a[k], 3) if isinstance(a[k], float) else a[k] for k in (
             "flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",

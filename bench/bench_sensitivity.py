@@ -3,7 +3,7 @@ for the percentile of each kind and for k (epochs averaged), on the runs of
 bench_quality.py; with --retrain, also the test F1 of a model retrained on
 each cleaned corpus (same config and seed).
 
-    python bench/bench_sensitivity.py --dataset wiki --backbone cnn [--retrain]
+    python bench/bench_sensitivity.py --dataset wiki --backbone cnn [--retrain | --retrain-only TAG,TAG]
 """
 import argparse
 import io
@@ -29,7 +29,8 @@ def main() -> None:
     p.add_argument("--backbone", default="cnn")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--retrain", action="store_true")
+    p.add_argument("--retrain", action="store_true", help="retrain on every setting's cleaned corpus")
+    p.add_argument("--retrain-only", default="", help="comma-separated tags to retrain, e.g. neg_percentile-90")
     args = p.parse_args()
     base = WORK / "quality" / args.dataset / args.backbone.replace("/", "_") / f"seed{args.seed}"
     distant = read_docbin(corpus(args.dataset, "train-ds"))
@@ -63,7 +64,7 @@ def main() -> None:
                "flagged_negatives": report["flagged_negatives"], "thresholds": report["thresholds"],
                **{k: round(a[k], 3) for k in ("fp_precision", "fp_recall", "fn_precision", "fn_recall",
                                               "labels_f1_before", "labels_f1_after")}}
-        if args.retrain:
+        if args.retrain or tag in args.retrain_only.split(","):
             train(args.backbone, base / "sensitivity" / tag, out, args.dataset, args.seed, args.epochs)
             row["test"] = evaluate(base / "sensitivity" / tag, args.dataset)
         rows.append(row)
