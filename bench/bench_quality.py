@@ -80,7 +80,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     times: Dict[str, float] = {}
     times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
                            dynamics=base / "dyn-noisy")
-    times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed, 1,
+    times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed, epochs,
                                dynamics=base / "dyn-threshold",
                                extra=["--components.dynclean_ner.threshold_samples", "true"])
     cleaned_path = base / "train-cleaned.spacy"
@@ -103,7 +103,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         scores["cleaned_ner"] = evaluate(base / "cleaned_ner", dataset)
     return {"seed": seed, "scores": scores, "train_seconds": {k: round(v, 1) for k, v in times.items()},
             "flagged_positives": report["flagged_positives"], "flagged_negatives": report["flagged_negatives"],
-            "thresholds": report["thresholds"]}
+            "thresholds": report["thresholds"], "k": report["k"]}
 
 
 def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:

@@ -2,7 +2,7 @@
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 from spacy.vocab import Vocab
 from wasabi import msg
@@ -11,7 +11,7 @@ from .convert import read_docbin, write_docbin
 from .dynamics import Dynamics
 from .filter import STRATEGIES, check_matches, check_pair, clean_docs, flag_samples
 from .report import write_report
-from .scores import RANKINGS, compute_scores
+from .scores import RANKINGS, compute_scores, resolve_k
 from .thresholds import METHODS, Thresholds, from_fraction, from_mixture, from_threshold_samples
 from .util import DynCleanError, PathLike, check_not_input
 
@@ -22,7 +22,7 @@ class CleanSettings:
 
     method: str = "threshold-samples"
     ranking: str = "aum"
-    k: Optional[int] = 1
+    k: Union[int, str, None] = "auto"
     positive_percentile: float = 100.0
     negative_percentile: float = 75.0
     per_label: bool = False
@@ -41,8 +41,8 @@ class CleanSettings:
             raise DynCleanError(f"ranking must be one of {RANKINGS}, not {self.ranking!r}")
         if self.strategy not in STRATEGIES:
             raise DynCleanError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
-        if self.k is not None and self.k < 1:
-            raise DynCleanError(f"k must be at least 1, not {self.k}")
+        if self.k != "auto" and self.k is not None and (not isinstance(self.k, int) or self.k < 0):
+            raise DynCleanError(f"k must be 'auto', 0 (all epochs) or a positive number, not {self.k!r}")
         for name in ("positive_percentile", "negative_percentile"):
             if not 0 <= getattr(self, name) <= 100:
                 raise DynCleanError(f"{name} must be in 0..100, not {getattr(self, name)}")
@@ -52,20 +52,22 @@ class CleanSettings:
 
 def estimate_thresholds(
     dynamics: Dynamics, scores: Any, settings: CleanSettings,
-    threshold_dynamics: Optional[Dynamics],
+    threshold_dynamics: Optional[Dynamics], k: Optional[int] = None,
 ) -> Thresholds:
+    """Thresholds by `settings.method`; `k` is the resolved number of epochs
+    (default: resolved from the settings)."""
+    k = resolve_k(dynamics, settings.k) if k is None else k
     candidates = ~dynamics.threshold & ~dynamics.ignored
     if settings.method == "threshold-samples":
         if threshold_dynamics is None:
             raise DynCleanError("method 'threshold-samples' needs --threshold-dynamics (a threshold-sample run)")
-        k = settings.k or dynamics.n_epochs
-        if threshold_dynamics.n_epochs < min(k, dynamics.n_epochs):
+        if threshold_dynamics.n_epochs < k:
             raise DynCleanError(
                 f"the threshold run recorded {threshold_dynamics.n_epochs} epochs, but k={k} "
                 "epochs are averaged: train it for at least k epochs"
             )
         thresholds = from_threshold_samples(
-            threshold_dynamics, k=settings.k, positive_percentile=settings.positive_percentile,
+            threshold_dynamics, k=k, positive_percentile=settings.positive_percentile,
             negative_percentile=settings.negative_percentile, per_label=settings.per_label,
             ranking=settings.ranking,
         )
@@ -108,16 +110,17 @@ def run_clean(
     check_matches(dynamics, docs, str(corpus_path))
     msg.info(f"Loaded {len(docs):,} docs and {len(dynamics):,} samples x {dynamics.n_epochs} epochs "
              f"({time.time() - t0:.1f}s)")
-    sample_scores = compute_scores(dynamics, settings.k)
+    k = resolve_k(dynamics, settings.k)
+    sample_scores = compute_scores(dynamics, k)
     scores = sample_scores.ranking(settings.ranking)
-    thresholds = estimate_thresholds(dynamics, scores, settings, threshold_dynamics)
+    thresholds = estimate_thresholds(dynamics, scores, settings, threshold_dynamics, k)
     flags = flag_samples(
         dynamics, scores, thresholds, protect_overlaps=settings.protect_overlaps,
         max_label_fraction=settings.max_label_fraction,
     )
     msg.info(f"Flagged {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
              f"({time.time() - t0:.1f}s)")
-    cleaned, stats = clean_docs(docs, dynamics, flags, strategy=settings.strategy, k=settings.k)
+    cleaned, stats = clean_docs(docs, dynamics, flags, strategy=settings.strategy, k=k)
     if not cleaned:
         raise DynCleanError("cleaning would drop every doc: nothing written")
     write_docbin(cleaned, output_path)

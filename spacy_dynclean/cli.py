@@ -6,7 +6,7 @@ line on stderr and exit code 1, without a traceback.
 import functools
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import typer
 from wasabi import msg
@@ -67,7 +67,7 @@ def clean_cli(
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report (default: OUTPUT.report.json, plus .md)"),
     method: str = typer.Option(CleanSettings.method, "--method", help="threshold-samples, mixture or fraction"),
     ranking: str = typer.Option(CleanSettings.ranking, "--ranking", help="aum, confidence or correctness"),
-    k: Optional[int] = typer.Option(CleanSettings.k, "--k", help="Epochs averaged (default or 0: all recorded)"),
+    k: str = typer.Option(str(CleanSettings.k), "--k", help="Epochs averaged: auto (end of early learning), 0 (all) or N"),
     positive_percentile: float = typer.Option(CleanSettings.positive_percentile, "--pos-percentile", help="Percentile of positive threshold samples"),
     negative_percentile: float = typer.Option(CleanSettings.negative_percentile, "--neg-percentile", help="Percentile of negative threshold samples"),
     per_label: bool = typer.Option(CleanSettings.per_label, "--per-label/--no-per-label", help="Per-label thresholds for positives"),
@@ -83,13 +83,22 @@ def clean_cli(
     from .clean import run_clean
 
     settings = CleanSettings(
-        method=method, ranking=ranking, k=k or None, positive_percentile=positive_percentile,
+        method=method, ranking=ranking, k=parse_k(k), positive_percentile=positive_percentile,
         negative_percentile=negative_percentile, per_label=per_label,
         positive_fraction=positive_fraction, negative_fraction=negative_fraction,
         protect_overlaps=protect_overlaps, max_label_fraction=max_label_fraction,
         strategy=strategy, clean_positives=clean_positives, clean_negatives=clean_negatives,
     )
     run_clean(corpus, dynamics, output, threshold_dir=threshold_dynamics, report_path=report, settings=settings)
+
+
+def parse_k(value: str) -> Union[int, str]:
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise DynCleanError(f"--k must be 'auto', 0 or a positive number, not {value!r}") from None
 
 
 @app.command("audit")

@@ -1,6 +1,6 @@
 """Per-sample scores from recorded dynamics: AUM and the data-map measures."""
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import numpy
 
@@ -30,6 +30,33 @@ class SampleScores:
         if name not in RANKINGS:
             raise DynCleanError(f"ranking must be one of {RANKINGS}, not {name!r}")
         return getattr(self, name)
+
+
+def auto_k(dynamics: Dynamics, min_fit: float = 0.5) -> int:
+    """The end of early learning: the first recorded epoch after which at
+    least `min_fit` of the distant entities are predicted as their own label
+    (all epochs if that never happens). A CNN gets there after one epoch on
+    wiki; MiniLM on webpage only after eight, and margins recorded before a
+    model has learned anything carry no signal."""
+    positive = dynamics.positive & ~dynamics.threshold
+    if dynamics.n_epochs == 0:
+        raise DynCleanError("the dynamics hold no completed epoch")
+    if not positive.any():
+        return dynamics.n_epochs
+    fit = (dynamics.margins[positive] > 0).mean(axis=0)
+    reached = numpy.nonzero(fit >= min_fit)[0]
+    return int(reached[0]) + 1 if len(reached) else dynamics.n_epochs
+
+
+def resolve_k(dynamics: Dynamics, k: Union[int, str, None]) -> int:
+    """k as given (None or 0: all recorded epochs; "auto": `auto_k`)."""
+    if k == "auto":
+        return auto_k(dynamics)
+    if k is None or k == 0:
+        return dynamics.n_epochs
+    if not isinstance(k, int) or k < 1:
+        raise DynCleanError(f"k (epochs averaged) must be 'auto', 0 or a positive number, not {k!r}")
+    return min(k, dynamics.n_epochs)
 
 
 def compute_scores(dynamics: Dynamics, k: Optional[int] = None) -> SampleScores:

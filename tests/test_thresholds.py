@@ -21,9 +21,11 @@ def synthetic(label, assigned, flags, margins):
         "end": numpy.arange(n, dtype="int32") + 1, "label": numpy.array(label, "int16"),
         "assigned": numpy.array(assigned, "int16"), "flags": numpy.array(flags, "uint8"),
         "margins": numpy.array(margins, "float32").reshape(n, -1),
-        "probs": numpy.full((n, 1), 0.5, "float16"), "pred": numpy.zeros((n, 1), "int8"),
     }
-    meta = {"format_version": 1, "labels": ["LOC", "PER"], "doc_ids": ["d"], "epochs": [0]}
+    e = arrays["margins"].shape[1]
+    arrays["probs"] = numpy.full((n, e), 0.5, "float16")
+    arrays["pred"] = numpy.zeros((n, e), "int8")
+    meta = {"format_version": 1, "labels": ["LOC", "PER"], "doc_ids": ["d"], "epochs": list(range(e))}
     return Dynamics(meta, arrays)
 
 
@@ -85,3 +87,19 @@ def test_fraction_flags_exactly_the_lowest():
     t = from_fraction(vals, positive, numpy.ones(6, bool), positive_fraction=1 / 3, negative_fraction=0.0)
     assert ((vals < t.positive) & positive).sum() == 1 and ((vals < t.positive) & positive)[1]
     assert t.negative == float("-inf")
+
+
+def test_auto_k_is_the_end_of_early_learning():
+    from spacy_dynclean.scores import auto_k, resolve_k
+
+    # 4 positives (flag 1) and a negative; positives fit: epoch 1: 1/4, epoch 2: 2/4, epoch 3: 4/4
+    margins = [[1, 1, 1], [-1, 1, 1], [-1, -1, 1], [-1, -1, 1], [5, 5, 5]]
+    dyn = synthetic([0, 0, 1, 1, 2], [0, 0, 1, 1, 2], [1, 1, 1, 1, 0], margins)
+    assert auto_k(dyn) == 2
+    assert auto_k(dyn, min_fit=0.9) == 3
+    assert resolve_k(dyn, "auto") == 2 and resolve_k(dyn, 0) == 3 and resolve_k(dyn, None) == 3
+    assert resolve_k(dyn, 7) == 3
+    never = synthetic([0, 2], [0, 2], [1, 0], [[-1, -1], [2, 2]])
+    assert auto_k(never) == 2  # never fits: all epochs
+    with pytest.raises(DynCleanError):
+        resolve_k(dyn, -1)
