@@ -239,7 +239,7 @@ class DynCleanNER(SpanCategorizer):
     def _aligned(self, eg: Example, spans) -> list:
         return eg.get_aligned_spans_y2x(spans, allow_overlap=True)
 
-    def get_loss(
+    def get_loss(  # type: ignore[override]  # spaCy annotates d_scores as float
         self, examples: Iterable[Example], spans_scores: Tuple[Ragged, Floats2d]
     ) -> Tuple[float, Floats2d]:
         """Softmax cross-entropy gradient (thinc's Softmax backprop takes

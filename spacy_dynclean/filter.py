@@ -10,7 +10,7 @@ non-entity), and only the rest are masked.
 """
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import numpy
 from spacy.tokens import Doc, Span
@@ -180,7 +180,7 @@ def clean_docs(
                 masked.append((start, end))
                 stats.positives_removed += is_pos
                 stats.negatives_masked += not is_pos
-        taken = set()
+        taken: Set[int] = set()
         for s, e in ents:
             taken.update(range(s, e))
         final_ents = [(s, e, label) for (s, e), label in ents.items()]

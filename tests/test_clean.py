@@ -7,9 +7,9 @@ from spacy.vocab import Vocab
 
 from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, run_clean
-from spacy_dynclean.convert import read_docbin, read_records, records_to_docs, write_docbin
+from spacy_dynclean.convert import read_records, records_to_docs, write_docbin
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import Flags, clean_docs, flag_samples
+from spacy_dynclean.filter import clean_docs, flag_samples
 from spacy_dynclean.samples import SampleIndex, candidate_row, select_threshold_samples
 from spacy_dynclean.thresholds import Thresholds
 from spacy_dynclean.util import DynCleanError

@@ -5,9 +5,8 @@ import pytest
 import spacy
 from spacy.training import Example
 from spacy.util import fix_random_seed
-from thinc.api import Ragged
 
-from spacy_dynclean import DynCleanNER, Dynamics, DynCleanError
+from spacy_dynclean import Dynamics, DynCleanError
 from spacy_dynclean.callbacks import RecordDynamics, finish_recording
 from spacy_dynclean.convert import read_records, records_to_docs
 from spacy_dynclean.samples import n_candidates
