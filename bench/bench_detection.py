@@ -25,7 +25,7 @@ from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
 from spacy_dynclean.filter import flag_samples
 from spacy_dynclean.samples import overlaps_positive
-from spacy_dynclean.scores import compute_scores
+from spacy_dynclean.scores import compute_scores, resolve_k
 
 
 def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
@@ -138,17 +138,18 @@ def main() -> None:
     # strategies and other threshold methods, audited on the written corpora
     distant = read_docbin(corpus(args.dataset, "train-ds"))
     gold = read_docbin(corpus(args.dataset, "train-gs"))
-    for mode in ("fake", "random"):
-        train(args.backbone, base / f"threshold-{mode}", corpus(args.dataset, "train-ds"), args.dataset,
-              args.seed, 1, dynamics=base / f"dyn-threshold-{mode}",
+    k = resolve_k(dyn, settings.k)
+    for mode in ("fake", "random"):  # as long as the averaged epochs need
+        train(args.backbone, base / f"threshold-{mode}-k{k}", corpus(args.dataset, "train-ds"), args.dataset,
+              args.seed, k, dynamics=base / f"dyn-threshold-{mode}-k{k}",
               extra=["--components.dynclean_ner.threshold_samples", "true",
                      "--components.dynclean_ner.threshold_label", mode,
                      "--components.dynclean_ner.threshold_negative_pool", "all"])
     variants = {
         "swap threshold samples, remove (default)": ("dyn-threshold", CleanSettings()),
         "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
-        "fake class (DynClean: neg p90, pos p100)": ("dyn-threshold-fake", CleanSettings(negative_percentile=90)),
-        "random existing label (p75 / p100)": ("dyn-threshold-random", CleanSettings()),
+        "fake class (DynClean: neg p90, pos p100)": (f"dyn-threshold-fake-k{k}", CleanSettings(negative_percentile=90)),
+        "random existing label (p75 / p100)": (f"dyn-threshold-random-k{k}", CleanSettings()),
         "mixture (no threshold run)": ("dyn-threshold", CleanSettings(method="mixture")),
     }
     audits = {}

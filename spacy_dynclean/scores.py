@@ -59,13 +59,11 @@ def resolve_k(dynamics: Dynamics, k: Union[int, str, None]) -> int:
     return min(k, dynamics.n_epochs)
 
 
-def compute_scores(dynamics: Dynamics, k: Optional[int] = None) -> SampleScores:
-    """Scores over the first k epochs (all when None or larger than recorded)."""
+def compute_scores(dynamics: Dynamics, k: Union[int, str, None] = None) -> SampleScores:
+    """Scores over the first k epochs (see `resolve_k`)."""
     if dynamics.n_epochs == 0:
         raise DynCleanError("the dynamics hold no completed epoch")
-    if k is not None and k < 1:
-        raise DynCleanError(f"k (epochs averaged) must be at least 1, not {k}")
-    k = dynamics.n_epochs if k is None else min(k, dynamics.n_epochs)
+    k = resolve_k(dynamics, k)
     margins = dynamics.margins[:, :k]
     probs = dynamics.probs[:, :k].astype("float32")
     return SampleScores(
