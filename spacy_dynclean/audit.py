@@ -11,7 +11,7 @@ from typing import Dict, List, Set, Tuple
 
 from spacy.tokens import Doc
 
-from .samples import doc_id, gold_spans
+from .samples import doc_id, gold_spans, n_candidates
 from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError
 
 Ent = Tuple[int, int, str]
@@ -90,11 +90,8 @@ def audit(
             flagged = c_ignored is None or (s, e) in c_ignored or (s, e) in c_spans
             fn_hit += flagged
         # flagged negatives: ignored or new entity spans that were non-entity in the distant labels
-        if c_ignored is None:
-            n_flag = 0  # counted through the doc's candidates below
-            n = len(d_doc)
-            m = min(n, max_span_length)
-            n_flag = m * (n + 1) - m * (m + 1) // 2 - len(d_spans)
+        if c_ignored is None:  # a dropped doc: every non-entity candidate is gone
+            n_flag = n_candidates(len(d_doc), max_span_length) - len(d_spans)
         else:
             n_flag = len((c_ignored | c_spans) - d_spans)
         fn_flag += n_flag

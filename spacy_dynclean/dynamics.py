@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 import numpy
 
 from .samples import FLAG_IGNORED, FLAG_POSITIVE, FLAG_THRESHOLD, SampleIndex
-from .util import DynCleanError, PathLike, atomic_path
+from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, atomic_path
 
 FILE_NAME = "dynamics.npz"
 FORMAT_VERSION = 1
@@ -57,6 +57,16 @@ class Dynamics:
     @property
     def labels(self) -> List[str]:
         return list(self.meta["labels"])
+
+    @property
+    def spans_key(self) -> str:
+        """Span group the recording component learned from."""
+        return str(self.meta.get("settings", {}).get("spans_key", DEFAULT_SPANS_KEY))
+
+    @property
+    def ignore_key(self) -> str:
+        """Span group of samples the recording component's loss skipped."""
+        return str(self.meta.get("settings", {}).get("ignore_key", DEFAULT_IGNORE_KEY))
 
     @property
     def n_epochs(self) -> int:

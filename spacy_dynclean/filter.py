@@ -85,9 +85,6 @@ def flag_samples(
 
 def check_matches(dynamics: Dynamics, docs: List[Doc], where: str) -> None:
     """Refuse dynamics recorded on another corpus."""
-    settings = dynamics.meta.get("settings", {})
-    spans_key = settings.get("spans_key", "sc")
-    ignore_key = settings.get("ignore_key", "dynclean_ignored")
     ids = set(dynamics.doc_ids)
     for i, doc in enumerate(docs):
         did = doc_id(doc, f"{where}: doc {i}")
@@ -95,7 +92,7 @@ def check_matches(dynamics: Dynamics, docs: List[Doc], where: str) -> None:
             raise DynCleanError(f"{where}: doc {i} (id {did}) is not in the dynamics: other corpus?")
     if len(docs) != len(ids):
         raise DynCleanError(f"{where}: {len(docs)} docs, the dynamics have {len(ids)}")
-    if corpus_fingerprint(docs, spans_key, ignore_key) != dynamics.meta.get("fingerprint"):
+    if corpus_fingerprint(docs, dynamics.spans_key, dynamics.ignore_key) != dynamics.meta.get("fingerprint"):
         raise DynCleanError(f"{where}: the corpus fingerprint differs from the dynamics' (other labels or tokens?)")
 
 
@@ -138,9 +135,7 @@ def clean_docs(
     """Apply the flags to copies of the docs (see the module docstring)."""
     if strategy not in STRATEGIES:
         raise DynCleanError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
-    settings = dynamics.meta.get("settings", {})
-    spans_key = settings.get("spans_key", "sc")
-    ignore_key = settings.get("ignore_key", "dynclean_ignored")
+    spans_key, ignore_key = dynamics.spans_key, dynamics.ignore_key
     n_labels = len(dynamics.labels)
     rows = numpy.nonzero(flags.any)[0]
     new_label = numpy.full(len(rows), -1, dtype="int64")

@@ -1,6 +1,6 @@
 """Per-sample scores from recorded dynamics: AUM and the data-map measures."""
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Union
 
 import numpy
 
