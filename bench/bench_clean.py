@@ -1,6 +1,8 @@
 """What does `clean` cost? Wall time and peak memory of `clean` on the
 dynamics of 1-epoch CNN runs, and the dynamics file size, from webpage to
-wiki to conll03 (samples vs seconds).
+wiki to conll03 (samples vs seconds); also `clean --heldout` with worst-case
+evidence (every dev gold form counted as both wrongly predicted and missed, so
+every training span of such a form is looked up and flagged).
 
     python bench/bench_clean.py --datasets webpage,wiki,conll03
 """
@@ -12,6 +14,23 @@ import time
 from common import ROOT, WORK, corpus, save
 
 from spacy_dynclean import Dynamics
+from spacy_dynclean.convert import read_docbin
+from spacy_dynclean.heldout import FormEvidence
+
+
+def worst_case_evidence(dataset: str, path) -> None:
+    evidence = FormEvidence()
+    for doc in read_docbin(corpus(dataset, "dev")):
+        evidence.add([], [(e.start, e.end, e.label_, e.text) for e in doc.ents])
+    for form in list(evidence.gold):
+        evidence.predicted[form] += 1
+    evidence.to_disk(path)
+
+
+def timed(cmd):
+    start = time.time()
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, capture_output=True, text=True)
+    return time.time() - start, int(result.stderr.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -34,22 +53,23 @@ def main() -> None:
         out = base / "cleaned.spacy"
         cmd = [sys.executable, "-m", "spacy_dynclean", "clean", str(train_path), str(dyn_dir), str(out),
                "--method", "fraction", "--neg-fraction", "0.005", "--pos-fraction", "0.05"]
-        start = time.time()
-        result = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, capture_output=True, text=True)
-        seconds = time.time() - start
-        peak_kb = int(result.stderr.strip().splitlines()[-1])
+        seconds, peak_kb = timed(cmd)
+        worst_case_evidence(dataset, base / "heldout-worst-case.json")
+        h_seconds, h_peak_kb = timed(cmd + ["--heldout", str(base / "heldout-worst-case.json")])
         dyn = Dynamics.from_disk(dyn_dir)
         row = {"dataset": dataset, "samples": len(dyn), "clean_seconds": round(seconds, 2),
                "clean_peak_rss_mb": round(peak_kb / 1024, 1),
+               "clean_heldout_seconds": round(h_seconds, 2), "clean_heldout_peak_rss_mb": round(h_peak_kb / 1024, 1),
                "dynamics_mb_per_epoch": round((dyn_dir / "dynamics.npz").stat().st_size / 1e6, 1),
                "train_1_epoch_seconds": train_seconds}
         rows.append(row)
         print(row, flush=True)
-    print("| dataset | samples | clean (s) | peak RSS (MB) | dynamics file, 1 epoch (MB) |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| dataset | samples | clean (s) | peak RSS (MB) | clean --heldout, worst case (s) | "
+          "dynamics file, 1 epoch (MB) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['dataset']} | {r['samples']:,} | {r['clean_seconds']} | {r['clean_peak_rss_mb']} | "
-              f"{r['dynamics_mb_per_epoch']} |")
+              f"{r['clean_heldout_seconds']} | {r['dynamics_mb_per_epoch']} |")
     save("clean-cost", {"rows": rows})
 
 

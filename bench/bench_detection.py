@@ -4,7 +4,9 @@ entities (against gold train labels), for AUM with the default automatic
 thresholds and for baselines flagging the *same number* of samples per kind:
 random, lowest confidence (data maps), highest loss, and cleanlab's token
 label-quality scores on token probabilities from the same model. Also the
-`relabel` strategy against `remove`, and the other threshold methods.
+held-out evidence (the noisy pipeline on the gold dev set, per surface form)
+alone and added to AUM (the project's default), the `relabel` strategy
+against `remove`, and the other threshold methods.
 
 Needs the runs of bench_quality.py (seed 0) for the dataset and backbone:
 
@@ -20,10 +22,11 @@ from bench_quality import train
 from common import WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.audit import audit
-from spacy_dynclean.clean import CleanSettings, estimate_thresholds, run_clean
+from spacy_dynclean.clean import CleanSettings, add_heldout_flags, estimate_thresholds, run_clean
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import flag_samples
+from spacy_dynclean.filter import Flags, flag_samples
+from spacy_dynclean.heldout import FormEvidence, run_heldout
 from spacy_dynclean.samples import overlaps_positive
 from spacy_dynclean.scores import compute_scores, resolve_k
 
@@ -125,6 +128,18 @@ def main() -> None:
     table = {"AUM + automatic thresholds (default)": (flags.positive, flags.negative)}
     for name, score in rankings.items():
         table[name] = (lowest(score, pos, n_pos), lowest(score, neg_pool, n_neg))
+    heldout = base / "heldout.json"
+    if not heldout.exists():
+        run_heldout(base / "noisy" / "model-best", corpus(args.dataset, "dev"), heldout)
+    evidence = FormEvidence.from_disk(heldout)
+    docs = read_docbin(corpus(args.dataset, "train-ds"))
+    none = numpy.zeros(len(dyn), dtype=bool)
+    alone = Flags(none.copy(), none.copy())
+    add_heldout_flags(dyn, docs, evidence, alone, settings)
+    both = Flags(flags.positive.copy(), flags.negative.copy())
+    add_heldout_flags(dyn, docs, evidence, both, settings)
+    table["held-out evidence alone (dev set, per form)"] = (alone.positive, alone.negative)
+    table["AUM + held-out evidence (project default)"] = (both.positive, both.negative)
     results = {name: {"positives": prf(fp, wrong & pos), "negatives": prf(fn, wrong & neg)}
                for name, (fp, fn) in table.items()}
     print(f"\n{args.dataset} / {args.backbone}: {n_pos} positives and {n_neg} negatives flagged by AUM")
@@ -148,6 +163,8 @@ def main() -> None:
     variants = {
         "swap threshold samples, remove (default)": ("dyn-threshold", CleanSettings()),
         "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
+        "swap + held-out evidence, remove (project default)": ("dyn-threshold", CleanSettings()),
+        "swap + held-out evidence, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
         "fake class (DynClean: neg p90, pos p100)": (f"dyn-threshold-fake-k{k}", CleanSettings(negative_percentile=90)),
         "random existing label (p75 / p100)": (f"dyn-threshold-random-k{k}", CleanSettings()),
         "mixture (no threshold run)": ("dyn-threshold", CleanSettings(method="mixture")),
@@ -156,7 +173,7 @@ def main() -> None:
     for i, (name, (thr_name, s)) in enumerate(variants.items()):
         out = base / f"detect-{i}.spacy"
         run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
-                  threshold_dir=base / thr_name, settings=s)
+                  threshold_dir=base / thr_name, settings=s, heldout_path=heldout if "held-out" in name else None)
         a = audit(distant, read_docbin(out), gold)
         audits[name] = {k: round(a[k], 3) if isinstance(a[k], float) else a[k] for k in (
             "flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",

@@ -1,8 +1,11 @@
 """Does cleaning pay? Test entity P/R/F1 of pipelines trained on the distant
-labels (noisy), the cleaned labels (default settings), the distant labels with
-exactly the real errors removed (oracle), and the gold train labels, same
-config and seed; the cleaned corpus is retrained with `dynclean_ner` and with
-spaCy's stock `ner`.
+labels (noisy), the cleaned labels (default settings: dynamics + held-out
+evidence of the noisy pipeline on the gold dev set), the cleaned labels from
+the dynamics alone (cleaned_dyn), the distant labels with exactly the real
+errors removed (oracle; with --oracle-split also only the wrong positives or
+only the missed entities), and the gold train labels, same config and seed;
+the cleaned corpora are retrained with `dynclean_ner` and with spaCy's stock
+`ner`.
 
     python bench/bench_quality.py --dataset wiki --backbone cnn --seeds 0,1,2
 
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from common import ROOT, WORK, corpus, save, wrong_labels
 
@@ -24,6 +27,7 @@ from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.dynamics import Dynamics
 from spacy_dynclean.filter import Flags, clean_docs
+from spacy_dynclean.heldout import run_heldout
 
 ANCHORS = {
     "dynclean_paper_gain_f1": "+3.18 to +8.95 (RoBERTa-base, GPU)",
@@ -63,19 +67,25 @@ def evaluate(model: Path, dataset: str) -> Dict[str, float]:
     return {k: round(float(data[k]), 4) for k in ("ents_p", "ents_r", "ents_f")}
 
 
-def oracle_corpus(dataset: str, dyn: Dynamics, path: Path) -> None:
+def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") -> None:
     """Flag exactly the samples whose distant label differs from gold (gold is
-    used here, in a benchmark, and never by `clean`)."""
+    used here, in a benchmark, and never by `clean`); `kinds`: both,
+    positives or negatives."""
     if path.exists():
         return
     wrong = wrong_labels(dyn, dataset)
-    flags = Flags(positive=wrong & dyn.positive, negative=wrong & ~dyn.positive)
+    flags = Flags(positive=wrong & dyn.positive & (kinds != "negatives"),
+                  negative=wrong & ~dyn.positive & (kinds != "positives"))
     docs = read_docbin(corpus(dataset, "train-ds"))
     cleaned, _ = clean_docs(docs, dyn, flags)
     write_docbin(cleaned, path)
 
 
-def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool) -> Dict[str, object]:
+VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
+
+
+def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool,
+             oracle_split: bool = False, variants: Sequence[str] = VARIANTS) -> Dict[str, object]:
     base = WORK / "quality" / dataset / backbone.replace("/", "_") / f"seed{seed}"
     times: Dict[str, float] = {}
     times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
@@ -83,37 +93,58 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed, epochs,
                                dynamics=base / "dyn-threshold",
                                extra=["--components.dynclean_ner.threshold_samples", "true"])
-    cleaned_path = base / "train-cleaned.spacy"
-    if not cleaned_path.exists():
-        run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", cleaned_path,
-                  threshold_dir=base / "dyn-threshold", settings=CleanSettings())
-    report = json.loads((base / "train-cleaned.report.json").read_text())
-    times["cleaned"] = train(backbone, base / "cleaned", cleaned_path, dataset, seed, epochs)
+    heldout = base / "heldout.json"
+    if not heldout.exists():
+        run_heldout(base / "noisy" / "model-best", corpus(dataset, "dev"), heldout)
+    reports = {}
+    for name, evidence in (("cleaned", heldout), ("cleaned_dyn", None)):
+        path = base / f"train-{name}.spacy"
+        if not path.exists():
+            run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", path,
+                      threshold_dir=base / "dyn-threshold", settings=CleanSettings(), heldout_path=evidence)
+        reports[name] = json.loads((base / f"train-{name}.report.json").read_text())
+        if name in variants:
+            times[name] = train(backbone, base / name, path, dataset, seed, epochs)
+    report = reports["cleaned"]
     dyn = Dynamics.from_disk(base / "dyn-noisy")
-    oracle_corpus(dataset, dyn, base / "train-oracle.spacy")
-    times["oracle"] = train(backbone, base / "oracle", base / "train-oracle.spacy", dataset, seed, epochs)
-    times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
-    scores = {name: evaluate(base / name, dataset) for name in ("noisy", "cleaned", "oracle", "gold")}
+    oracles = (["oracle"] if "oracle" in variants else []) + (["oracle-pos", "oracle-neg"] if oracle_split else [])
+    for name in oracles:
+        kinds = {"oracle": "both", "oracle-pos": "positives", "oracle-neg": "negatives"}[name]
+        oracle_corpus(dataset, dyn, base / f"train-{name}.spacy", kinds)
+        times[name] = train(backbone, base / name, base / f"train-{name}.spacy", dataset, seed, epochs)
+    if "gold" in variants:
+        times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
+    names = ["noisy"] + [v for v in ("cleaned", "cleaned_dyn") if v in variants] + oracles
+    scores = {name: evaluate(base / name, dataset) for name in names + (["gold"] if "gold" in variants else [])}
     if with_ner:
-        times["noisy_ner"] = train(backbone, base / "noisy_ner", corpus(dataset, "train-ds"), dataset, seed,
-                                   epochs, component="ner")
-        times["cleaned_ner"] = train(backbone, base / "cleaned_ner", cleaned_path, dataset, seed, epochs,
-                                     component="ner")
-        scores["noisy_ner"] = evaluate(base / "noisy_ner", dataset)
-        scores["cleaned_ner"] = evaluate(base / "cleaned_ner", dataset)
+        for name, path in (("noisy", corpus(dataset, "train-ds")), ("cleaned", base / "train-cleaned.spacy"),
+                           ("cleaned_dyn", base / "train-cleaned_dyn.spacy")):
+            if name != "noisy" and name not in variants:
+                continue
+            times[f"{name}_ner"] = train(backbone, base / f"{name}_ner", path, dataset, seed, epochs,
+                                         component="ner")
+            scores[f"{name}_ner"] = evaluate(base / f"{name}_ner", dataset)
     return {"seed": seed, "scores": scores, "train_seconds": {k: round(v, 1) for k, v in times.items()},
             "flagged_positives": report["flagged_positives"], "flagged_negatives": report["flagged_negatives"],
+            "heldout": report["heldout"],
+            "flagged_dynamics_only": {"positives": reports["cleaned_dyn"]["flagged_positives"],
+                                      "negatives": reports["cleaned_dyn"]["flagged_negatives"]},
             "thresholds": report["thresholds"], "k": report["k"]}
 
 
 def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
     out: Dict[str, Dict[str, float]] = {}
-    for name in runs[0]["scores"]:
-        f1 = [r["scores"][name]["ents_f"] for r in runs]
+    names = list(dict.fromkeys(name for r in runs for name in r["scores"]))
+    for name in names:
+        f1 = [r["scores"][name]["ents_f"] for r in runs if name in r["scores"]]
         out[name] = {"f1_mean": round(statistics.mean(f1), 4),
                      "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1}
-    n, c, g = (out[k]["f1_mean"] for k in ("noisy", "cleaned", "gold"))
-    out["gap_closed"] = {"value": round((c - n) / (g - n), 3) if g != n else None}
+    n = out["noisy"]["f1_mean"]
+    g = out["gold"]["f1_mean"] if "gold" in out else None
+    for name in ("cleaned", "cleaned_dyn"):
+        c = out[name]["f1_mean"] if name in out else None
+        out["gap_closed" if name == "cleaned" else f"gap_closed_{name}"] = {
+            "value": round((c - n) / (g - n), 3) if g is not None and c is not None and g != n else None}
     return out
 
 
@@ -124,20 +155,27 @@ def main() -> None:
     p.add_argument("--seeds", default="0")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
+    p.add_argument("--oracle-split", action="store_true", help="also the oracles of one kind of error")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"trainings besides noisy, comma-separated subset of {','.join(VARIANTS)}")
     args = p.parse_args()
     start = time.time()
-    runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner)
+    variants = [v for v in args.variants.split(",") if v]
+    if not set(variants) <= set(VARIANTS) or "cleaned" not in variants:
+        raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")
+    runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants)
             for s in args.seeds.split(",")]
     summary = summarise(runs)
     print(f"\n{args.dataset} / {args.backbone} / seeds {args.seeds} / {args.epochs} epochs")
     print("| training labels | test F1 (mean) | sd | per seed |")
     print("| --- | --- | --- | --- |")
     for name, s in summary.items():
-        if name != "gap_closed":
+        if not name.startswith("gap_closed"):
             print(f"| {name} | {s['f1_mean']:.3f} | {s['f1_sd']:.3f} | {', '.join(f'{x:.3f}' for x in s['f1'])} |")
-    print(f"share of the noise gap closed by cleaning: {summary['gap_closed']['value']}")
+    print(f"share of the noise gap closed by cleaning: {summary['gap_closed']['value']} "
+          f"(dynamics only: {summary['gap_closed_cleaned_dyn']['value']})")
     save(f"quality-{args.dataset}-{args.backbone.replace('/', '_')}", {
-        "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs, "runs": runs,
+        "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs, "variants": variants, "runs": runs,
         "summary": summary, "anchors": ANCHORS, "wall_seconds": round(time.time() - start, 1),
     })
 

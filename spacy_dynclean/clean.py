@@ -2,15 +2,18 @@
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
 from .convert import read_docbin, write_docbin
 from .dynamics import Dynamics
-from .filter import STRATEGIES, check_matches, check_pair, clean_docs, flag_samples
+from .filter import STRATEGIES, Flags, check_matches, check_pair, clean_docs, flag_samples
+from .heldout import FormEvidence, flag_forms
 from .report import write_report
+from .samples import overlaps_positive
 from .scores import RANKINGS, compute_scores, resolve_k
 from .thresholds import METHODS, Thresholds, from_fraction, from_mixture, from_threshold_samples
 from .util import DynCleanError, PathLike, check_not_input
@@ -33,6 +36,11 @@ class CleanSettings:
     strategy: str = "remove"
     clean_positives: bool = True
     clean_negatives: bool = True
+    # held-out evidence (used only when `clean` gets an evidence file)
+    heldout_min_predicted: int = 1
+    heldout_max_precision: float = 0.0
+    heldout_negatives: bool = True
+    heldout_min_missed_share: float = 0.5
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -48,6 +56,11 @@ class CleanSettings:
                 raise DynCleanError(f"{name} must be in 0..100, not {getattr(self, name)}")
         if self.max_label_fraction is not None and not 0 <= self.max_label_fraction <= 1:
             raise DynCleanError(f"max_label_fraction must be in 0..1, not {self.max_label_fraction}")
+        if self.heldout_min_predicted < 1:
+            raise DynCleanError(f"heldout_min_predicted must be at least 1, not {self.heldout_min_predicted}")
+        for name in ("heldout_max_precision", "heldout_min_missed_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise DynCleanError(f"{name} must be in 0..1, not {getattr(self, name)}")
 
 
 def estimate_thresholds(
@@ -86,14 +99,51 @@ def estimate_thresholds(
     return thresholds
 
 
+def add_heldout_flags(
+    dynamics: Dynamics, docs: List[Doc], evidence: FormEvidence, flags: Flags, settings: CleanSettings,
+) -> Dict[str, Any]:
+    """Add the samples flagged by held-out evidence to `flags` (in place);
+    return what they added, for the report."""
+    pos, neg = flag_forms(
+        dynamics, docs, evidence, min_predicted=settings.heldout_min_predicted,
+        max_precision=settings.heldout_max_precision,
+        negatives=settings.heldout_negatives and settings.clean_negatives,
+        min_missed_share=settings.heldout_min_missed_share,
+    )
+    candidate = ~dynamics.threshold & ~dynamics.ignored
+    pos &= candidate & settings.clean_positives
+    neg &= candidate
+    if settings.protect_overlaps and neg.any():
+        neg &= ~overlaps_positive(dynamics.doc, dynamics.start, dynamics.end, dynamics.positive)
+    added_pos = int((pos & ~flags.positive).sum())
+    added_neg = int((neg & ~flags.negative).sum())
+    flags.positive |= pos
+    flags.negative |= neg
+    for j, label in enumerate(dynamics.labels):
+        of_label = candidate & dynamics.positive & (dynamics.label == j)
+        n_flagged, n_label = int((flags.positive & of_label).sum()), int(of_label.sum())
+        if n_label and n_flagged > 0.5 * n_label and not any(w.startswith(f"{label}:") for w in flags.warnings):
+            flags.warnings.append(f"{label}: {n_flagged} of {n_label} positives flagged (most of the label)")
+    msg.info(f"Held-out evidence ({evidence.docs:,} dev docs) flagged {int(pos.sum()):,} positives "
+             f"({added_pos:,} new) and {int(neg.sum()):,} negatives ({added_neg:,} new)")
+    return {
+        "evidence": evidence.meta, "dev_docs": evidence.docs,
+        "wrong_forms": len(evidence.wrong_forms(settings.heldout_min_predicted, settings.heldout_max_precision)),
+        "missed_forms": len(evidence.missed_forms(min_missed_share=settings.heldout_min_missed_share)),
+        "flagged_positives": int(pos.sum()), "flagged_negatives": int(neg.sum()),
+        "added_positives": added_pos, "added_negatives": added_neg,
+    }
+
+
 def run_clean(
     corpus_path: PathLike, dynamics_dir: PathLike, output_path: PathLike, *,
     threshold_dir: Optional[PathLike] = None, report_path: Optional[PathLike] = None,
-    settings: Optional[CleanSettings] = None,
+    settings: Optional[CleanSettings] = None, heldout_path: Optional[PathLike] = None,
 ) -> Dict[str, Any]:
-    """Clean `corpus_path` with the dynamics of a run on it; write the
-    cleaned DocBin and the report (JSON + Markdown). Nothing is written when
-    an input is wrong."""
+    """Clean `corpus_path` with the dynamics of a run on it (and, when
+    `heldout_path` is given, the held-out evidence of that run's pipeline on
+    a gold dev set); write the cleaned DocBin and the report (JSON +
+    Markdown). Nothing is written when an input is wrong."""
     settings = settings or CleanSettings()
     settings.validate()
     check_not_input(output_path, corpus_path)
@@ -102,6 +152,7 @@ def run_clean(
     t0 = time.time()
     dynamics = Dynamics.from_disk(dynamics_dir)
     threshold_dynamics = Dynamics.from_disk(threshold_dir) if threshold_dir else None
+    evidence = FormEvidence.from_disk(heldout_path) if heldout_path else None
     if threshold_dynamics is not None:
         check_pair(dynamics, threshold_dynamics)
     docs = read_docbin(corpus_path, Vocab())
@@ -118,6 +169,9 @@ def run_clean(
         dynamics, scores, thresholds, protect_overlaps=settings.protect_overlaps,
         max_label_fraction=settings.max_label_fraction,
     )
+    heldout_report: Optional[Dict[str, Any]] = None
+    if evidence is not None:
+        heldout_report = add_heldout_flags(dynamics, docs, evidence, flags, settings)
     msg.info(f"Flagged {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
              f"({time.time() - t0:.1f}s)")
     cleaned, stats = clean_docs(docs, dynamics, flags, strategy=settings.strategy, k=k)
@@ -149,6 +203,7 @@ def run_clean(
         "flagged_positives": int(flags.positive.sum()),
         "flagged_negatives": int(flags.negative.sum()),
         "protected_negatives": flags.protected_negatives,
+        "heldout": heldout_report,
         "per_label": per_label,
         "strategy": settings.strategy,
         **asdict(stats),

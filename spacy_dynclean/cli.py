@@ -78,6 +78,10 @@ def clean_cli(
     strategy: str = typer.Option(CleanSettings.strategy, "--strategy", help="remove (mask) or relabel (use the model's stable prediction)"),
     clean_positives: bool = typer.Option(CleanSettings.clean_positives, "--positives/--no-positives", help="Flag positives (suspected false positives)"),
     clean_negatives: bool = typer.Option(CleanSettings.clean_negatives, "--negatives/--no-negatives", help="Flag negatives (suspected missed entities)"),
+    heldout: Optional[Path] = typer.Option(None, "--heldout", help="Held-out evidence JSON (from the `heldout` command) to flag systematic errors by surface form"),
+    heldout_min_predicted: int = typer.Option(CleanSettings.heldout_min_predicted, "--heldout-min-predicted", help="A form must be predicted this often on dev to be judged"),
+    heldout_max_precision: float = typer.Option(CleanSettings.heldout_max_precision, "--heldout-max-precision", help="Flag positives of forms whose dev precision is at most this"),
+    heldout_negatives: bool = typer.Option(CleanSettings.heldout_negatives, "--heldout-negatives/--no-heldout-negatives", help="Also flag non-entity spans whose text is a dev entity the model missed"),
 ) -> None:
     """Flag suspect samples by their dynamics and write a cleaned DocBin and a report."""
     from .clean import run_clean
@@ -88,8 +92,26 @@ def clean_cli(
         positive_fraction=positive_fraction, negative_fraction=negative_fraction,
         protect_overlaps=protect_overlaps, max_label_fraction=max_label_fraction,
         strategy=strategy, clean_positives=clean_positives, clean_negatives=clean_negatives,
+        heldout_min_predicted=heldout_min_predicted, heldout_max_precision=heldout_max_precision,
+        heldout_negatives=heldout_negatives,
     )
-    run_clean(corpus, dynamics, output, threshold_dir=threshold_dynamics, report_path=report, settings=settings)
+    run_clean(corpus, dynamics, output, threshold_dir=threshold_dynamics, report_path=report, settings=settings,
+              heldout_path=heldout)
+
+
+@app.command("heldout")
+@handle_errors
+def heldout_cli(
+    model: Path = typer.Argument(..., help="Pipeline trained on the distant labels (the dynamics run's model-best)"),
+    dev: Path = typer.Argument(..., help="Gold-labelled dev DocBin (never the training sentences' gold labels)"),
+    output: Path = typer.Argument(..., help="Evidence JSON to write"),
+    spans_key: str = typer.Option("sc", "--spans-key", help="Span group of the dev entities (falls back to doc.ents)"),
+) -> None:
+    """Count, per surface form, how the pipeline's predictions on a gold dev set fare:
+    evidence for `clean --heldout` about systematic distant errors."""
+    from .heldout import run_heldout
+
+    run_heldout(model, dev, output, spans_key=spans_key)
 
 
 def parse_k(value: str) -> Union[int, str]:

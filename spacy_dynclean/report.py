@@ -32,6 +32,14 @@ def markdown_summary(report: Dict[str, Any]) -> str:
         f"{report['docs_out']:,} (dropped: {report['docs_dropped']:,})",
         f"- gold spans too long to be candidates: {report['gold_spans_too_long']:,}",
     ]
+    h = report.get("heldout")
+    if h:
+        lines.append(
+            f"- held-out evidence ({h['dev_docs']:,} dev docs, {h['wrong_forms']:,} forms never right, "
+            f"{h['missed_forms']:,} forms missed): flagged {h['flagged_positives']:,} positives "
+            f"({h['added_positives']:,} not flagged by the dynamics) and {h['flagged_negatives']:,} negatives "
+            f"({h['added_negatives']:,} new); the counts above include them"
+        )
     if t.get("positive_per_label"):
         per = ", ".join(f"{k} {fmt(v)}" for k, v in t["positive_per_label"].items())
         lines.append(f"- per-label positive thresholds: {per}")

@@ -15,7 +15,7 @@ def run_cli(*args):
 def test_help_lists_commands():
     out = run_cli("--help")
     assert out.returncode == 0
-    for command in ("convert", "clean", "audit", "report"):
+    for command in ("convert", "clean", "audit", "report", "heldout"):
         assert command in out.stdout
 
 

@@ -32,6 +32,7 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
         project / "corpus/webpage/train-ds.spacy", project / "corpus/webpage/train-gs.spacy",
         project / "dynamics/webpage/cnn/noisy/dynamics.npz",
         project / "dynamics/webpage/cnn/threshold/dynamics.npz",
+        project / "dynamics/webpage/cnn/heldout.json",
         project / "corpus/webpage/cnn/train-cleaned.spacy",
         project / "training/webpage/cnn/noisy/model-best", project / "training/webpage/cnn/cleaned/model-best",
         m / "clean-report.json", m / "clean-report.md", m / "audit.json", m / "noisy.json",
@@ -45,6 +46,8 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     assert sum(len(d.ents) for d in cleaned) <= sum(len(d.ents) for d in distant)
     report = srsly.read_json(m / "clean-report.json")
     assert report["docs_in"] == len(distant) and report["docs_out"] == len(cleaned)
+    assert report["heldout"]["dev_docs"] == 99  # webpage's gold dev set
+    assert report["flagged_positives"] >= report["heldout"]["flagged_positives"]
     audit = srsly.read_json(m / "audit.json")
     for key in ("fp_precision", "fp_recall", "fn_precision", "fn_recall", "labels_f1_before", "labels_f1_after"):
         assert 0.0 <= audit[key] <= 1.0

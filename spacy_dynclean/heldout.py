@@ -1,0 +1,212 @@
+"""Held-out evidence per surface form, from a gold-labelled dev set.
+
+Training dynamics cannot see a *systematic* distant error: a gazetteer that
+labels "The" as MISC 156 times in wiki gives the model a consistent pattern it
+learns early and confidently, so every such span gets a high AUM. A gold dev
+set shows it at once: the pipeline trained on the distant labels (the dynamics
+run) predicts "The" as MISC on dev, and gold never agrees. This module counts,
+per (surface form, label), how the dynamics run's predictions on dev fare, and
+turns that into flags for the training samples of the same form:
+
+- a distant entity whose (text, label) the pipeline predicted on dev at least
+  `min_predicted` times with precision at most `max_precision` (a form the
+  distant labels taught wrongly) is a suspected false positive;
+- a non-entity span whose text is a dev gold entity the pipeline missed in at
+  least `min_missed_share` of its occurrences (a form the distant labels
+  taught as non-entity) is a suspected missed entity.
+
+The dev set's gold labels are evidence about *forms*, never copied into the
+training data; the gold labels of the training sentences are never used.
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+
+import numpy
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc
+from wasabi import msg
+
+from .dynamics import Dynamics
+from .samples import candidate_row, doc_id, gold_spans
+from .util import DynCleanError, PathLike, write_json_atomic
+
+Form = Tuple[str, str]
+FORMAT = "spacy-dynclean.heldout.v1"
+
+
+@dataclass
+class FormEvidence:
+    """Per (text, label): dev predictions, correct ones, gold entities, missed ones."""
+
+    predicted: Counter = field(default_factory=Counter)
+    correct: Counter = field(default_factory=Counter)
+    gold: Counter = field(default_factory=Counter)
+    missed: Counter = field(default_factory=Counter)
+    docs: int = 0
+    meta: Dict[str, Any] = field(default_factory=dict)
+
+    def add(self, predicted: Iterable[Tuple[int, int, str, str]], gold: Iterable[Tuple[int, int, str, str]]) -> None:
+        """Count one doc: `(start, end, label, text)` of predicted and gold entities."""
+        pred = {(s, e, lab): text for s, e, lab, text in predicted}
+        ref = {(s, e, lab): text for s, e, lab, text in gold}
+        for key, text in pred.items():
+            self.predicted[(text, key[2])] += 1
+            self.correct[(text, key[2])] += key in ref
+        for key, text in ref.items():
+            self.gold[(text, key[2])] += 1
+            self.missed[(text, key[2])] += key not in pred
+        self.docs += 1
+
+    def precision(self, form: Form) -> float:
+        n = self.predicted[form]
+        return self.correct[form] / n if n else 1.0
+
+    def wrong_forms(self, min_predicted: int = 1, max_precision: float = 0.0) -> Set[Form]:
+        """(text, label) pairs predicted at least `min_predicted` times at
+        precision at most `max_precision`."""
+        return {f for f, n in self.predicted.items() if n >= min_predicted and self.precision(f) <= max_precision}
+
+    def missed_forms(self, min_missed: int = 1, min_missed_share: float = 0.5) -> Set[str]:
+        """Texts of dev gold entities missed at least `min_missed` times and in
+        at least `min_missed_share` of their occurrences."""
+        return {text for (text, _), n in self.missed.items()
+                if n >= min_missed and n >= min_missed_share * self.gold[(text, _)]}
+
+    def to_dict(self) -> Dict[str, Any]:
+        rows = sorted(set(self.predicted) | set(self.gold))
+        return {
+            "format": FORMAT, "docs": self.docs, "meta": self.meta,
+            "forms": [[text, label, self.predicted[(text, label)], self.correct[(text, label)],
+                       self.gold[(text, label)], self.missed[(text, label)]] for text, label in rows],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "evidence") -> "FormEvidence":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DynCleanError(f"{where}: not a held-out evidence file (format {FORMAT!r} expected)")
+        out = cls(docs=int(data.get("docs", 0)), meta=dict(data.get("meta", {})))
+        for i, row in enumerate(data.get("forms", [])):
+            if (not isinstance(row, list) or len(row) != 6 or not all(isinstance(x, str) for x in row[:2])
+                    or not all(isinstance(x, int) and x >= 0 for x in row[2:])):
+                raise DynCleanError(f"{where}: form {i} must be [text, label, predicted, correct, gold, missed]")
+            text, label, n_pred, n_corr, n_gold, n_missed = row
+            if n_corr > n_pred or n_missed > n_gold:
+                raise DynCleanError(
+                    f"{where}: form {i} ({text!r}, {label}) has more correct/missed than predicted/gold")
+            form = (text, label)
+            out.predicted[form], out.correct[form], out.gold[form], out.missed[form] = n_pred, n_corr, n_gold, n_missed
+        return out
+
+    def to_disk(self, path: PathLike) -> None:
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def from_disk(cls, path: PathLike) -> "FormEvidence":
+        path = Path(path)
+        if not path.exists():
+            raise DynCleanError(f"{path}: no such file")
+        try:
+            data = srsly.read_json(path)
+        except ValueError as e:
+            raise DynCleanError(f"{path}: malformed JSON ({e})") from None
+        return cls.from_dict(data, str(path))
+
+
+def _entities(doc: Doc, spans_key: str) -> List[Tuple[int, int, str, str]]:
+    return [(s.start, s.end, s.label_, s.text) for s in gold_spans(doc, spans_key)]
+
+
+def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = "sc",
+                     batch_size: int = 64) -> FormEvidence:
+    """Run `nlp` on the texts of the gold dev docs and count per form."""
+    if not dev_docs:
+        raise DynCleanError("the dev corpus is empty: no held-out evidence")
+    evidence = FormEvidence()
+    # Fresh docs in the pipeline's vocab: docs read with another vocab lack the
+    # lexical attributes the model's features are computed from.
+    texts = (Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in dev_docs)
+    step = max(1, len(dev_docs) // 10)
+    for i, (gold_doc, pred_doc) in enumerate(zip(dev_docs, nlp.pipe(texts, batch_size=batch_size))):
+        predicted = [(e.start, e.end, e.label_, e.text) for e in pred_doc.ents]
+        evidence.add(predicted, _entities(gold_doc, spans_key))
+        if (i + 1) % step == 0:
+            msg.text(f"  {i + 1:,} / {len(dev_docs):,} dev docs", show=True)
+    return evidence
+
+
+def flag_forms(
+    dynamics: Dynamics, docs: List[Doc], evidence: FormEvidence, *,
+    min_predicted: int = 1, max_precision: float = 0.0,
+    negatives: bool = True, min_missed: int = 1, min_missed_share: float = 0.5,
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Rows of the dynamics flagged by the held-out evidence: (positives, negatives)."""
+    wrong = evidence.wrong_forms(min_predicted, max_precision)
+    missed = evidence.missed_forms(min_missed, min_missed_share) if negatives else set()
+    n = len(dynamics)
+    flag_pos = numpy.zeros(n, dtype=bool)
+    flag_neg = numpy.zeros(n, dtype=bool)
+    if not wrong and not missed:
+        return flag_pos, flag_neg
+    max_len = int(dynamics.meta.get("max_span_length", 8))
+    labels = dynamics.labels
+    by_id = {doc_id(d): d for d in docs}
+    # positives: few, look each up
+    for pos_row in numpy.nonzero(dynamics.positive & ~dynamics.threshold)[0]:
+        doc = by_id[dynamics.doc_ids[int(dynamics.doc[pos_row])]]
+        span = doc[int(dynamics.start[pos_row]) : int(dynamics.end[pos_row])]
+        if (span.text, labels[int(dynamics.label[pos_row])]) in wrong:
+            flag_pos[pos_row] = True
+    if missed:
+        # a span can only match when its first token is a missed form's first word
+        firsts = {text.split(" ")[0] for text in missed}
+        # rows are grouped by doc (in doc_ids order), each doc's in suggester order
+        bases = numpy.searchsorted(dynamics.doc, numpy.arange(len(dynamics.doc_ids)))
+        for p, did in enumerate(dynamics.doc_ids):
+            doc = by_id[did]
+            n_tok = len(doc)
+            words = [t.text for t in doc]
+            with_ws = [t.text_with_ws for t in doc]
+            for i, word in enumerate(words):
+                if word not in firsts:
+                    continue
+                prefix = ""
+                for end in range(i + 1, min(n_tok, i + max_len) + 1):
+                    # == doc[i:end].text, without making Span objects
+                    text = prefix + words[end - 1]
+                    prefix += with_ws[end - 1]
+                    if text in missed:
+                        row = int(bases[p]) + candidate_row(i, end, n_tok, max_len)
+                        if dynamics.doc[row] != p or dynamics.start[row] != i or dynamics.end[row] != end:
+                            raise DynCleanError(f"dynamics rows of doc {did} are not in candidate order")
+                        flag_neg[row] = True
+        flag_neg &= ~dynamics.positive & ~dynamics.threshold
+    return flag_pos, flag_neg
+
+
+def run_heldout(model: PathLike, dev_path: PathLike, output_path: PathLike, *,
+                spans_key: str = "sc", nlp: Optional[Language] = None) -> FormEvidence:
+    """Evidence of the pipeline at `model` on the gold DocBin `dev_path`,
+    written as JSON to `output_path`."""
+    import spacy
+
+    from .convert import read_docbin
+    from .util import check_not_input
+
+    check_not_input(output_path, dev_path)
+    if nlp is None:
+        if not Path(model).exists():
+            raise DynCleanError(f"{model}: no such pipeline")
+        nlp = spacy.load(model)
+    dev_docs = read_docbin(dev_path)
+    if not dev_docs:
+        raise DynCleanError(f"{dev_path}: empty corpus")
+    evidence = collect_evidence(nlp, dev_docs, spans_key=spans_key)
+    evidence.meta = {"model": str(model), "dev": str(dev_path)}
+    evidence.to_disk(output_path)
+    n_wrong = len(evidence.wrong_forms())
+    msg.good(f"Wrote held-out evidence for {len(evidence.predicted):,} predicted and {len(evidence.gold):,} "
+             f"gold forms of {evidence.docs:,} dev docs to {output_path} ({n_wrong} forms never right)")
+    return evidence
