@@ -125,7 +125,7 @@ def main() -> None:
     cl, cl_status = cleanlab_scores(dyn, base / "noisy" / "model-best", args.dataset)
     if cl_status == "ok":
         rankings["cleanlab token quality"] = cl
-    table = {"AUM + automatic thresholds (default)": (flags.positive, flags.negative)}
+    table = {"AUM + automatic thresholds (dynamics only)": (flags.positive, flags.negative)}
     for name, score in rankings.items():
         table[name] = (lowest(score, pos, n_pos), lowest(score, neg_pool, n_neg))
     heldout = base / "heldout.json"
@@ -136,10 +136,14 @@ def main() -> None:
     none = numpy.zeros(len(dyn), dtype=bool)
     alone = Flags(none.copy(), none.copy())
     add_heldout_flags(dyn, docs, evidence, alone, settings)
-    both = Flags(flags.positive.copy(), flags.negative.copy())
-    add_heldout_flags(dyn, docs, evidence, both, settings)
     table["held-out evidence alone (dev set, per form)"] = (alone.positive, alone.negative)
-    table["AUM + held-out evidence (project default)"] = (both.positive, both.negative)
+    for name, source in (("project default: held-out positives, AUM + held-out negatives", "auto"),
+                         ("AUM + held-out evidence for both kinds", "both")):
+        s = CleanSettings(positive_source=source)
+        t = estimate_thresholds(dyn, scores.aum, s, thr, has_evidence=True)
+        combined = flag_samples(dyn, scores.aum, t)
+        add_heldout_flags(dyn, docs, evidence, combined, s)
+        table[name] = (combined.positive, combined.negative)
     results = {name: {"positives": prf(fp, wrong & pos), "negatives": prf(fn, wrong & neg)}
                for name, (fp, fn) in table.items()}
     print(f"\n{args.dataset} / {args.backbone}: {n_pos} positives and {n_neg} negatives flagged by AUM")
@@ -165,6 +169,7 @@ def main() -> None:
         "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
         "swap + held-out evidence, remove (project default)": ("dyn-threshold", CleanSettings()),
         "swap + held-out evidence, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
+        "swap + held-out evidence, positives from both": ("dyn-threshold", CleanSettings(positive_source="both")),
         "fake class (DynClean: neg p90, pos p100)": (f"dyn-threshold-fake-k{k}", CleanSettings(negative_percentile=90)),
         "random existing label (p75 / p100)": (f"dyn-threshold-random-k{k}", CleanSettings()),
         "mixture (no threshold run)": ("dyn-threshold", CleanSettings(method="mixture")),

@@ -1,7 +1,8 @@
 """Does cleaning pay? Test entity P/R/F1 of pipelines trained on the distant
 labels (noisy), the cleaned labels (default settings: dynamics + held-out
 evidence of the noisy pipeline on the gold dev set), the cleaned labels from
-the dynamics alone (cleaned_dyn), the distant labels with exactly the real
+the dynamics alone (cleaned_dyn), positives flagged by both the dynamics and
+the evidence (cleaned_both, with --variants), the distant labels with exactly the real
 errors removed (oracle; with --oracle-split also only the wrong positives or
 only the missed entities), and the gold train labels, same config and seed;
 the cleaned corpora are retrained with `dynclean_ner` and with spaCy's stock
@@ -81,11 +82,17 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
     write_docbin(cleaned, path)
 
 
-VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
+VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "oracle", "gold")
+DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
+CLEANED = {  # name: (uses the held-out evidence, settings)
+    "cleaned": (True, CleanSettings()),
+    "cleaned_dyn": (False, CleanSettings()),
+    "cleaned_both": (True, CleanSettings(positive_source="both")),
+}
 
 
 def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool,
-             oracle_split: bool = False, variants: Sequence[str] = VARIANTS) -> Dict[str, object]:
+             oracle_split: bool = False, variants: Sequence[str] = DEFAULT_VARIANTS) -> Dict[str, object]:
     base = WORK / "quality" / dataset / backbone.replace("/", "_") / f"seed{seed}"
     times: Dict[str, float] = {}
     times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
@@ -97,11 +104,13 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     if not heldout.exists():
         run_heldout(base / "noisy" / "model-best", corpus(dataset, "dev"), heldout)
     reports = {}
-    for name, evidence in (("cleaned", heldout), ("cleaned_dyn", None)):
+    for name, (with_evidence, settings) in CLEANED.items():
+        if name not in variants and name != "cleaned_dyn":
+            continue
         path = base / f"train-{name}.spacy"
         if not path.exists():
-            run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", path,
-                      threshold_dir=base / "dyn-threshold", settings=CleanSettings(), heldout_path=evidence)
+            run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", path, threshold_dir=base / "dyn-threshold",
+                      settings=settings, heldout_path=heldout if with_evidence else None)
         reports[name] = json.loads((base / f"train-{name}.report.json").read_text())
         if name in variants:
             times[name] = train(backbone, base / name, path, dataset, seed, epochs)
@@ -114,11 +123,12 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         times[name] = train(backbone, base / name, base / f"train-{name}.spacy", dataset, seed, epochs)
     if "gold" in variants:
         times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
-    names = ["noisy"] + [v for v in ("cleaned", "cleaned_dyn") if v in variants] + oracles
+    names = ["noisy"] + [v for v in CLEANED if v in variants] + oracles
     scores = {name: evaluate(base / name, dataset) for name in names + (["gold"] if "gold" in variants else [])}
     if with_ner:
         for name, path in (("noisy", corpus(dataset, "train-ds")), ("cleaned", base / "train-cleaned.spacy"),
-                           ("cleaned_dyn", base / "train-cleaned_dyn.spacy")):
+                           ("cleaned_dyn", base / "train-cleaned_dyn.spacy"),
+                           ("cleaned_both", base / "train-cleaned_both.spacy")):
             if name != "noisy" and name not in variants:
                 continue
             times[f"{name}_ner"] = train(backbone, base / f"{name}_ner", path, dataset, seed, epochs,
@@ -141,7 +151,7 @@ def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
                      "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1}
     n = out["noisy"]["f1_mean"]
     g = out["gold"]["f1_mean"] if "gold" in out else None
-    for name in ("cleaned", "cleaned_dyn"):
+    for name in CLEANED:
         c = out[name]["f1_mean"] if name in out else None
         out["gap_closed" if name == "cleaned" else f"gap_closed_{name}"] = {
             "value": round((c - n) / (g - n), 3) if g is not None and c is not None and g != n else None}
@@ -156,7 +166,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
     p.add_argument("--oracle-split", action="store_true", help="also the oracles of one kind of error")
-    p.add_argument("--variants", default=",".join(VARIANTS),
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help=f"trainings besides noisy, comma-separated subset of {','.join(VARIANTS)}")
     args = p.parse_args()
     start = time.time()

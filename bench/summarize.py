@@ -18,12 +18,14 @@ def quality() -> None:
     if not files:
         return
     print("### Test entity F1 after retraining (same config and seeds)\n")
-    print("`cleaned`: the project default (dynamics + held-out evidence from the dev set); `cleaned (dyn)`: "
-          "dynamics alone; `oracle`: exactly the real errors removed; `gold`: gold train labels. "
-          "Gap closed = (cleaned - noisy) / (gold - noisy).\n")
-    print("| dataset | backbone | epochs | seeds | noisy | cleaned | cleaned (dyn) | oracle | gold | gap closed | "
-          "noisy (stock ner) | cleaned (stock ner) | cleaned (dyn, stock ner) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("`cleaned`: the project default (positives flagged by held-out evidence from the dev set, negatives by "
+          "AUM and the evidence); `cleaned (dyn)`: dynamics alone (AUM thresholds for both kinds); `cleaned (both)`: "
+          "positives flagged by AUM and by the evidence; `oracle`: exactly the real errors removed; `gold`: gold "
+          "train labels. Gap closed = (cleaned - noisy) / (gold - noisy). The stock-ner columns retrain spaCy's "
+          "`ner` on the same corpora (flagged tokens missing).\n")
+    print("| dataset | backbone | epochs | seeds | noisy | cleaned | cleaned (dyn) | cleaned (both) | oracle | gold | "
+          "gap closed | noisy (stock ner) | cleaned (stock ner) | cleaned (dyn, stock ner) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     splits = []
     for f in files:
         d = json.loads(f.read_text())
@@ -37,7 +39,8 @@ def quality() -> None:
 
         seeds = ",".join(str(r["seed"]) for r in d["runs"])
         print(f"| {d['dataset']} | {d['backbone']} | {d['epochs']} | {seeds} | {cell('noisy')} | {cell('cleaned')} | "
-              f"{cell('cleaned_dyn')} | {cell('oracle')} | {cell('gold')} | {s['gap_closed']['value']} | "
+              f"{cell('cleaned_dyn')} | {cell('cleaned_both')} | {cell('oracle')} | {cell('gold')} | "
+              f"{s['gap_closed']['value']} | "
               f"{cell('noisy_ner')} | {cell('cleaned_ner')} | {cell('cleaned_dyn_ner')} |")
         for r in d["runs"]:
             if "oracle-pos" in r["scores"]:
@@ -59,14 +62,15 @@ def detection() -> None:
     for f in sorted(RESULTS.glob("detection-*.json")):
         d = json.loads(f.read_text())
         print(f"### Detection on {d['dataset']} ({d['backbone']}), same number of flags per kind\n")
-        print("| method | FP precision | FP recall | FN precision | FN recall |")
-        print("| --- | --- | --- | --- | --- |")
+        print("| method | flagged + | FP precision | FP recall | flagged - | FN precision | FN recall |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for name, r in d["detection"].items():
             a, b = r["positives"], r["negatives"]
-            print(f"| {name} | {a['precision']:.3f} | {a['recall']:.3f} | {b['precision']:.3f} | {b['recall']:.3f} |")
-        print(f"\nFlagged: {d['detection']['AUM + automatic thresholds (default)']['positives']['flagged']} positives, "
-              f"{d['detection']['AUM + automatic thresholds (default)']['negatives']['flagged']} negatives. "
-              "Audit of the written corpora per strategy / method:\n")
+            print(f"| {name} | {a['flagged']} | {a['precision']:.3f} | {a['recall']:.3f} | {b['flagged']} | "
+                  f"{b['precision']:.3f} | {b['recall']:.3f} |")
+        aum = next(v for k, v in d["detection"].items() if k.startswith("AUM + automatic thresholds"))
+        print(f"\nBaselines flag as many samples per kind as AUM alone: {aum['positives']['flagged']} positives, "
+              f"{aum['negatives']['flagged']} negatives. Audit of the written corpora per strategy / method:\n")
         print("| variant | flagged + | FP P/R | flagged - | FN P/R | label F1 before -> after |")
         print("| --- | --- | --- | --- | --- | --- |")
         for name, a in d["audits"].items():

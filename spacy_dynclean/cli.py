@@ -78,6 +78,7 @@ def clean_cli(
     strategy: str = typer.Option(CleanSettings.strategy, "--strategy", help="remove (mask) or relabel (use the model's stable prediction)"),
     clean_positives: bool = typer.Option(CleanSettings.clean_positives, "--positives/--no-positives", help="Flag positives (suspected false positives)"),
     clean_negatives: bool = typer.Option(CleanSettings.clean_negatives, "--negatives/--no-negatives", help="Flag negatives (suspected missed entities)"),
+    positive_source: str = typer.Option(CleanSettings.positive_source, "--positive-source", help="What flags positives: auto (held-out evidence when given, else dynamics), dynamics, heldout or both"),
     heldout: Optional[Path] = typer.Option(None, "--heldout", help="Held-out evidence JSON (from the `heldout` command) to flag systematic errors by surface form"),
     heldout_min_predicted: int = typer.Option(CleanSettings.heldout_min_predicted, "--heldout-min-predicted", help="A form must be predicted this often on dev to be judged"),
     heldout_max_precision: float = typer.Option(CleanSettings.heldout_max_precision, "--heldout-max-precision", help="Flag positives of forms whose dev precision is at most this"),
@@ -93,7 +94,7 @@ def clean_cli(
         protect_overlaps=protect_overlaps, max_label_fraction=max_label_fraction,
         strategy=strategy, clean_positives=clean_positives, clean_negatives=clean_negatives,
         heldout_min_predicted=heldout_min_predicted, heldout_max_precision=heldout_max_precision,
-        heldout_negatives=heldout_negatives,
+        heldout_negatives=heldout_negatives, positive_source=positive_source,
     )
     run_clean(corpus, dynamics, output, threshold_dir=threshold_dynamics, report_path=report, settings=settings,
               heldout_path=heldout)

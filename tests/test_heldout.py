@@ -120,3 +120,30 @@ def test_run_heldout_and_cli(tmp_path):
                           tmp_path / "dev.spacy", tmp_path / "ev2.json"], capture_output=True, text=True)
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
     assert "nomodel: no such pipeline" in out.stdout + out.stderr and not (tmp_path / "ev2.json").exists()
+
+
+@pytest.mark.parametrize("source,flagged", [("auto", ["The"]), ("heldout", ["The"]), ("both", ["Paris", "The"]),
+                                            ("dynamics", ["Paris"])])
+def test_positive_source(tmp_path, source, flagged):
+    write_setup(tmp_path, low=[(0, 3, 4)])  # the dynamics suspect "Paris"; the dev evidence suspects "The"
+    ev = collect_evidence(ruler_nlp(), docs_of(tmp_path, DEV, "dev"))
+    ev.to_disk(tmp_path / "ev.json")
+    settings = CleanSettings(positive_percentile=100, negative_percentile=0, positive_source=source)
+    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
+                       threshold_dir=tmp_path / "thr", settings=settings, heldout_path=tmp_path / "ev.json")
+    doc = read_docbin(tmp_path / "c.spacy")[0]
+    removed = sorted({"The", "Paris", "Anna"} - {e.text for e in doc.ents})
+    assert removed == flagged
+    assert report["positive_source"] == ("heldout" if source == "auto" else source)
+
+
+def test_positive_source_heldout_needs_evidence(tmp_path):
+    write_setup(tmp_path)
+    with pytest.raises(DynCleanError, match="needs held-out evidence"):
+        run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy", threshold_dir=tmp_path / "thr",
+                  settings=CleanSettings(positive_source="heldout"))
+    assert not (tmp_path / "c.spacy").exists()
+    # without evidence, auto means the dynamics
+    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
+                       threshold_dir=tmp_path / "thr")
+    assert report["positive_source"] == "dynamics"
