@@ -1,12 +1,13 @@
 """What does `clean` cost? Wall time and peak memory of `clean` on the
 dynamics of 1-epoch CNN runs, and the dynamics file size, from webpage to
-wiki to conll03 (samples vs seconds); also `clean --heldout` with worst-case
+wiki to conll03 (samples vs seconds; median of 3 runs); also `clean --heldout` with worst-case
 evidence (every dev gold form counted as both wrongly predicted and missed, so
 every training span of such a form is looked up and flagged).
 
     python bench/bench_clean.py --datasets webpage,wiki,conll03
 """
 import argparse
+import statistics
 import subprocess
 import sys
 import time
@@ -27,10 +28,14 @@ def worst_case_evidence(dataset: str, path) -> None:
     evidence.to_disk(path)
 
 
-def timed(cmd):
-    start = time.time()
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, capture_output=True, text=True)
-    return time.time() - start, int(result.stderr.strip().splitlines()[-1])
+def timed(cmd, repeats: int = 3):
+    """Median wall time and peak RSS (KB) of `repeats` runs (the first also warms the page cache)."""
+    runs = []
+    for _ in range(repeats):
+        start = time.time()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, capture_output=True, text=True)
+        runs.append((time.time() - start, int(result.stderr.strip().splitlines()[-1])))
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
 def main() -> None:

@@ -165,7 +165,7 @@ def main() -> None:
                      "--components.dynclean_ner.threshold_label", mode,
                      "--components.dynclean_ner.threshold_negative_pool", "all"])
     variants = {
-        "swap threshold samples, remove (default)": ("dyn-threshold", CleanSettings()),
+        "swap threshold samples, remove (dynamics only)": ("dyn-threshold", CleanSettings()),
         "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
         "swap + held-out evidence, remove (project default)": ("dyn-threshold", CleanSettings()),
         "swap + held-out evidence, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),

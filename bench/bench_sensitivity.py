@@ -1,6 +1,7 @@
 """How sensitive is cleaning to its settings? Detection (audit against gold)
-for the percentile of each kind and for k (epochs averaged), on the runs of
-bench_quality.py; with --retrain, also the test F1 of a model retrained on
+for the percentile of each kind and for k (epochs averaged), from the dynamics
+alone, and for the held-out evidence's settings (with the evidence, as the
+project's default), on the runs of bench_quality.py; with --retrain, also the test F1 of a model retrained on
 each cleaned corpus (same config and seed).
 
     python bench/bench_sensitivity.py --dataset wiki --backbone cnn [--retrain | --retrain-only TAG,TAG]
@@ -21,6 +22,13 @@ GRID = (
     + [("pos_percentile", v, CleanSettings(positive_percentile=v)) for v in (80, 90, 95, 99, 100)]
     + [("k", v, CleanSettings(k=v)) for v in (1, 2, 3, 5, None)]
 )
+# with the held-out evidence (base/heldout.json, written by bench_quality.py)
+HELDOUT_GRID = (
+    [("heldout_min_predicted", v, CleanSettings(heldout_min_predicted=v)) for v in (1, 2, 3)]
+    + [("heldout_max_precision", v, CleanSettings(heldout_max_precision=v)) for v in (0.0, 0.25, 0.5)]
+    + [("heldout_negatives", False, CleanSettings(heldout_negatives=False))]
+    + [("heldout_neg_percentile", v, CleanSettings(negative_percentile=v)) for v in (50, 75, 90)]
+)
 
 
 def main() -> None:
@@ -39,7 +47,8 @@ def main() -> None:
     rows = []
     print("| setting | value | flagged + | FP P/R | flagged - | FN P/R | label F1 after | test F1 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, value, settings in GRID:
+    grid = [(n, v, st, False) for n, v, st in GRID] + [(n, v, st, True) for n, v, st in HELDOUT_GRID]
+    for name, value, settings, with_evidence in grid:
         tag = f"{name}-{value}"
         out = base / "sensitivity" / f"{tag}.spacy"
         if name == "k" and value not in (1, None):
@@ -58,9 +67,11 @@ def main() -> None:
             thr_dir = base / "dyn-threshold"
         with redirect_stdout(io.StringIO()):
             report = run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
-                               threshold_dir=thr_dir, settings=settings)
+                               threshold_dir=thr_dir, settings=settings,
+                               heldout_path=base / "heldout.json" if with_evidence else None)
         a = audit(distant, read_docbin(out), gold)
-        row = {"setting": name, "value": value, "flagged_positives": report["flagged_positives"],
+        row = {"setting": name, "value": value, "heldout": with_evidence,
+               "flagged_positives": report["flagged_positives"],
                "flagged_negatives": report["flagged_negatives"], "thresholds": report["thresholds"],
                **{k: round(a[k], 3) for k in ("fp_precision", "fp_recall", "fn_precision", "fn_recall",
                                               "labels_f1_before", "labels_f1_after")}}
