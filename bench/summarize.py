@@ -85,6 +85,9 @@ def sensitivity() -> None:
         d = json.loads(f.read_text())
         print(f"### Sensitivity on {d['dataset']} ({d['backbone']}, seed {d['seed']}; noisy test F1 "
               f"{d['noisy_test']['ents_f']:.3f})\n")
+        print("Rows `heldout_*` clean with the held-out evidence (project defaults otherwise; "
+              "`heldout_neg_percentile` varies the negatives' percentile there); the others use the dynamics "
+              "alone.\n")
         print("| setting | value | flagged + | FP P/R | flagged - | FN P/R | label F1 after | test F1 |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in d["rows"]:
