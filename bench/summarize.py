@@ -40,7 +40,7 @@ def quality() -> None:
         seeds = ",".join(str(r["seed"]) for r in d["runs"])
         print(f"| {d['dataset']} | {d['backbone']} | {d['epochs']} | {seeds} | {cell('noisy')} | {cell('cleaned')} | "
               f"{cell('cleaned_dyn')} | {cell('cleaned_both')} | {cell('oracle')} | {cell('gold')} | "
-              f"{s['gap_closed']['value']} | "
+              f"{'-' if s['gap_closed']['value'] is None else s['gap_closed']['value']} | "
               f"{cell('noisy_ner')} | {cell('cleaned_ner')} | {cell('cleaned_dyn_ner')} |")
         for r in d["runs"]:
             if "oracle-pos" in r["scores"]:
