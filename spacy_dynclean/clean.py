@@ -10,7 +10,7 @@ from wasabi import msg
 
 from .convert import read_docbin, write_docbin
 from .dynamics import Dynamics
-from .filter import STRATEGIES, Flags, check_matches, check_pair, clean_docs, flag_samples
+from .filter import STRATEGIES, Flags, check_matches, check_pair, clean_docs, flag_samples, majority_warnings
 from .heldout import FormEvidence, flag_forms
 from .report import write_report
 from .samples import overlaps_positive
@@ -91,7 +91,7 @@ def estimate_thresholds(
     (default: resolved from the settings). The positive threshold is off when
     positives are flagged by held-out evidence alone."""
     k = resolve_k(dynamics, settings.k) if k is None else k
-    candidates = ~dynamics.threshold & ~dynamics.ignored
+    candidates = dynamics.candidates
     if settings.method == "threshold-samples":
         if threshold_dynamics is None:
             raise DynCleanError("method 'threshold-samples' needs --threshold-dynamics (a threshold-sample run)")
@@ -131,7 +131,7 @@ def add_heldout_flags(
         negatives=settings.heldout_negatives and settings.clean_negatives,
         min_missed_share=settings.heldout_min_missed_share,
     )
-    candidate = ~dynamics.threshold & ~dynamics.ignored
+    candidate = dynamics.candidates
     use_positives = resolve_positive_source(settings.positive_source, True) != "dynamics"
     pos &= candidate & settings.clean_positives & use_positives
     neg &= candidate
@@ -141,11 +141,8 @@ def add_heldout_flags(
     added_neg = int((neg & ~flags.negative).sum())
     flags.positive |= pos
     flags.negative |= neg
-    for j, label in enumerate(dynamics.labels):
-        of_label = candidate & dynamics.positive & (dynamics.label == j)
-        n_flagged, n_label = int((flags.positive & of_label).sum()), int(of_label.sum())
-        if n_label and n_flagged > 0.5 * n_label and not any(w.startswith(f"{label}:") for w in flags.warnings):
-            flags.warnings.append(f"{label}: {n_flagged} of {n_label} positives flagged (most of the label)")
+    warned = {label for label in dynamics.labels if any(w.startswith(f"{label}:") for w in flags.warnings)}
+    flags.warnings += majority_warnings(dynamics, flags.positive, skip=warned)
     msg.info(f"Held-out evidence ({evidence.docs:,} dev docs) flagged {int(pos.sum()):,} positives "
              f"({added_pos:,} new) and {int(neg.sum()):,} negatives ({added_neg:,} new)")
     return {

@@ -84,6 +84,11 @@ class Dynamics:
     def ignored(self) -> numpy.ndarray:
         return (self.flags & FLAG_IGNORED) > 0
 
+    @property
+    def candidates(self) -> numpy.ndarray:
+        """Samples a cleaning may flag: real (not threshold) and not already ignored."""
+        return ~self.threshold & ~self.ignored
+
     def aum(self, k: Optional[int] = None) -> numpy.ndarray:
         """Area under the margin: mean margin over the first k recorded epochs
         (all when k is None)."""

@@ -10,7 +10,7 @@ non-entity), and only the rest are masked.
 """
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy
 from spacy.tokens import Doc, Span
@@ -53,7 +53,7 @@ def flag_samples(
     adds a warning.
     """
     n_labels = len(dynamics.labels)
-    candidate = ~dynamics.threshold & ~dynamics.ignored
+    candidate = dynamics.candidates
     positive = dynamics.positive
     pos_thr = thresholds.for_positives(dynamics.labels, numpy.minimum(dynamics.label, n_labels - 1))
     flag_pos = candidate & positive & (scores < pos_thr)
@@ -77,10 +77,23 @@ def flag_samples(
                 f"{label}: {len(flagged)} of {len(rows)} positives were below the threshold; "
                 f"capped at {keep_n} (max_label_fraction={max_label_fraction})"
             )
-            flagged = order[:keep_n]
-        if len(flagged) > majority_warning * len(rows):
-            warnings.append(f"{label}: {len(flagged)} of {len(rows)} positives flagged (most of the label)")
+    warnings += majority_warnings(dynamics, flag_pos, majority_warning)
     return Flags(flag_pos, flag_neg, protected, warnings)
+
+
+def majority_warnings(
+    dynamics: Dynamics, flag_pos: numpy.ndarray, majority: float = 0.5, skip: Iterable[str] = (),
+) -> List[str]:
+    """A warning per label (except those in `skip`) with more than
+    `majority` of its positives flagged."""
+    skip = set(skip)
+    warnings: List[str] = []
+    for j, label in enumerate(dynamics.labels):
+        of_label = dynamics.candidates & dynamics.positive & (dynamics.label == j)
+        n_flagged, n_label = int((flag_pos & of_label).sum()), int(of_label.sum())
+        if label not in skip and n_label and n_flagged > majority * n_label:
+            warnings.append(f"{label}: {n_flagged} of {n_label} positives flagged (most of the label)")
+    return warnings
 
 
 def check_matches(dynamics: Dynamics, docs: List[Doc], where: str) -> None:
