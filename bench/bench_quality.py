@@ -24,6 +24,7 @@ from typing import Dict, List, Sequence
 
 from common import ROOT, WORK, corpus, save, wrong_labels
 
+from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.dynamics import Dynamics
@@ -45,9 +46,19 @@ def sh(cmd: List[str], log: Path) -> float:
     return time.time() - start
 
 
+def trained(out: Path) -> bool:
+    """A finished training (spaCy writes model-best and model-last at its
+    first evaluation, so they alone do not say that a run is done). A run
+    stopped by hand once it had recorded the epochs needed carries a STOPPED
+    file that says so."""
+    log = out.parent / f"{out.name}.log"
+    done = (log.exists() and "Saved pipeline to output directory" in log.read_text()) or (out / "STOPPED").exists()
+    return (out / "model-best").exists() and done
+
+
 def train(backbone: str, out: Path, train_path: Path, dataset: str, seed: int, epochs: int,
           component: str = "dynclean_ner", dynamics: Path = None, extra: List[str] = ()) -> float:
-    if (out / "model-best").exists():
+    if trained(out):
         return 0.0
     cmd = [sys.executable, "-m", "spacy_dynclean", "train", backbone, str(out), "--component", component,
            "--paths.train", str(train_path), "--paths.dev", str(corpus(dataset, "dev")),
@@ -66,6 +77,21 @@ def evaluate(model: Path, dataset: str) -> Dict[str, float]:
             "--output", str(out)], model / "evaluate.log")
     data = json.loads(out.read_text())
     return {k: round(float(data[k]), 4) for k in ("ents_p", "ents_r", "ents_f")}
+
+
+AUDIT_KEYS = ("flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",
+              "labels_f1_before", "labels_f1_after", "docs_dropped")
+
+
+def audit_corpus(dataset: str, cleaned: Path) -> Dict[str, float]:
+    """The audit of a cleaned corpus against the gold train labels (benchmark
+    only), cached beside it."""
+    out = cleaned.with_suffix(".audit.json")
+    if not out.exists():
+        a = audit(read_docbin(corpus(dataset, "train-ds")), read_docbin(cleaned),
+                  read_docbin(corpus(dataset, "train-gs")))
+        out.write_text(json.dumps({k: round(a[k], 4) if isinstance(a[k], float) else a[k] for k in AUDIT_KEYS}))
+    return json.loads(out.read_text())
 
 
 def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") -> None:
@@ -92,18 +118,20 @@ CLEANED = {  # name: (uses the held-out evidence, settings)
 
 
 def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool,
-             oracle_split: bool = False, variants: Sequence[str] = DEFAULT_VARIANTS) -> Dict[str, object]:
-    base = WORK / "quality" / dataset / backbone.replace("/", "_") / f"seed{seed}"
+             oracle_split: bool = False, variants: Sequence[str] = DEFAULT_VARIANTS, tag: str = "",
+             threshold_epochs: int = 0) -> Dict[str, object]:
+    base = WORK / "quality" / dataset / (backbone.replace("/", "_") + tag) / f"seed{seed}"
     times: Dict[str, float] = {}
     times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
                            dynamics=base / "dyn-noisy")
-    times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed, epochs,
+    times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed,
+                               threshold_epochs or epochs,
                                dynamics=base / "dyn-threshold",
                                extra=["--components.dynclean_ner.threshold_samples", "true"])
     heldout = base / "heldout.json"
     if not heldout.exists():
         run_heldout(base / "noisy" / "model-best", corpus(dataset, "dev"), heldout)
-    reports = {}
+    reports, audits = {}, {}
     for name, (with_evidence, settings) in CLEANED.items():
         if name not in variants and name != "cleaned_dyn":
             continue
@@ -112,6 +140,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
             run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", path, threshold_dir=base / "dyn-threshold",
                       settings=settings, heldout_path=heldout if with_evidence else None)
         reports[name] = json.loads((base / f"train-{name}.report.json").read_text())
+        audits[name] = audit_corpus(dataset, path)
         if name in variants:
             times[name] = train(backbone, base / name, path, dataset, seed, epochs)
     report = reports["cleaned"]
@@ -124,7 +153,11 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     if "gold" in variants:
         times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
     names = ["noisy"] + [v for v in CLEANED if v in variants] + oracles
-    scores = {name: evaluate(base / name, dataset) for name in names + (["gold"] if "gold" in variants else [])}
+    names += [v for v in ("gold",) if v in variants]
+    # trainings of this seed cached by an earlier run with more --variants are reported too
+    names += [v for v in ("cleaned_dyn", "cleaned_both", "oracle", "gold")
+              if v not in names and trained(base / v)]
+    scores = {name: evaluate(base / name, dataset) for name in names}
     if with_ner:
         for name, path in (("noisy", corpus(dataset, "train-ds")), ("cleaned", base / "train-cleaned.spacy"),
                            ("cleaned_dyn", base / "train-cleaned_dyn.spacy"),
@@ -139,22 +172,27 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
             "heldout": report["heldout"],
             "flagged_dynamics_only": {"positives": reports["cleaned_dyn"]["flagged_positives"],
                                       "negatives": reports["cleaned_dyn"]["flagged_negatives"]},
-            "thresholds": report["thresholds"], "k": report["k"]}
+            "thresholds": report["thresholds"], "k": report["k"], "audit": audits}
 
 
 def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
+    """Mean and sd of test F1 per training over the seeds that have it, and
+    the share of the gap closed over the seeds that have both it and gold."""
     out: Dict[str, Dict[str, float]] = {}
     names = list(dict.fromkeys(name for r in runs for name in r["scores"]))
     for name in names:
         f1 = [r["scores"][name]["ents_f"] for r in runs if name in r["scores"]]
         out[name] = {"f1_mean": round(statistics.mean(f1), 4),
-                     "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1}
-    n = out["noisy"]["f1_mean"]
-    g = out["gold"]["f1_mean"] if "gold" in out else None
+                     "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1,
+                     "seeds": [r["seed"] for r in runs if name in r["scores"]]}
     for name in CLEANED:
-        c = out[name]["f1_mean"] if name in out else None
+        both = [r["scores"] for r in runs if name in r["scores"] and "gold" in r["scores"]]
+        n, c, g = (statistics.mean(sc[k]["ents_f"] for sc in both) if both else None
+                   for k in ("noisy", name, "gold"))
         out["gap_closed" if name == "cleaned" else f"gap_closed_{name}"] = {
-            "value": round((c - n) / (g - n), 3) if g is not None and c is not None and g != n else None}
+            # undefined when gold does not beat noisy (a run too short to learn anything)
+            "value": round((c - n) / (g - n), 3) if both and g > n else None,
+            "seeds": [r["seed"] for r in runs if name in r["scores"] and "gold" in r["scores"]]}
     return out
 
 
@@ -164,6 +202,9 @@ def main() -> None:
     p.add_argument("--backbone", default="cnn")
     p.add_argument("--seeds", default="0")
     p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--threshold-epochs", type=int, default=0,
+                   help="epochs of the threshold run (0: --epochs); it needs only the k epochs that are averaged")
+    p.add_argument("--tag", default="", help="suffix of the work folder and results file, e.g. --tag=-e10")
     p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
     p.add_argument("--oracle-split", action="store_true", help="also the oracles of one kind of error")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
@@ -173,8 +214,8 @@ def main() -> None:
     variants = [v for v in args.variants.split(",") if v]
     if not set(variants) <= set(VARIANTS) or "cleaned" not in variants:
         raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")
-    runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants)
-            for s in args.seeds.split(",")]
+    runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants,
+                     args.tag, args.threshold_epochs) for s in args.seeds.split(",")]
     summary = summarise(runs)
     print(f"\n{args.dataset} / {args.backbone} / seeds {args.seeds} / {args.epochs} epochs")
     print("| training labels | test F1 (mean) | sd | per seed |")
@@ -184,8 +225,9 @@ def main() -> None:
             print(f"| {name} | {s['f1_mean']:.3f} | {s['f1_sd']:.3f} | {', '.join(f'{x:.3f}' for x in s['f1'])} |")
     print(f"share of the noise gap closed by cleaning: {summary['gap_closed']['value']} "
           f"(dynamics only: {summary['gap_closed_cleaned_dyn']['value']})")
-    save(f"quality-{args.dataset}-{args.backbone.replace('/', '_')}", {
-        "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs, "variants": variants, "runs": runs,
+    save(f"quality-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
+        "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs,
+        "threshold_epochs": args.threshold_epochs or args.epochs, "variants": variants, "runs": runs,
         "summary": summary, "anchors": ANCHORS, "wall_seconds": round(time.time() - start, 1),
     })
 
