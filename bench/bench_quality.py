@@ -155,7 +155,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     names = ["noisy"] + [v for v in CLEANED if v in variants] + oracles
     names += [v for v in ("gold",) if v in variants]
     # trainings of this seed cached by an earlier run with more --variants are reported too
-    names += [v for v in ("cleaned_dyn", "cleaned_both", "oracle", "gold")
+    names += [v for v in ("cleaned_dyn", "cleaned_both", "oracle", "oracle-pos", "oracle-neg", "gold")
               if v not in names and trained(base / v)]
     scores = {name: evaluate(base / name, dataset) for name in names}
     if with_ner:

@@ -53,7 +53,7 @@ def quality() -> None:
               f"{gap(s['gap_closed'], len(d['runs']))} | "
               f"{cell('noisy_ner')} | {cell('cleaned_ner')} | {cell('cleaned_dyn_ner')} |")
         for r in d["runs"]:
-            if "oracle-pos" in r["scores"]:
+            if "oracle-pos" in r["scores"] and "oracle-neg" in r["scores"]:
                 splits.append((d, r))
     audited = [(json.loads(f.read_text())) for f in files]
     audited = [d for d in audited if all("audit" in r for r in d["runs"])]
@@ -79,7 +79,7 @@ def quality() -> None:
     print("\nAnchors (other systems, not comparable backbones): DynClean paper gains +3.18 to +8.95 F1 "
           "(RoBERTa-base, GPU); BOND test F1 CoNLL03 0.815, Webpage 0.657, Wikigold 0.601.\n")
     if splits:
-        print("Where the headroom is (one seed): the oracle of one kind of error at a time.\n")
+        print("Where the headroom is (per seed): the oracle of one kind of error at a time.\n")
         print("| dataset | backbone | seed | noisy | wrong positives removed | missed entities masked | both |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for d, r in splits:
