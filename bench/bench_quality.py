@@ -14,6 +14,7 @@ Every run is cached under bench/work/quality/; results go to
 bench/results/quality-<dataset>-<backbone>.json.
 """
 import argparse
+import functools
 import json
 import statistics
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 from common import ROOT, WORK, corpus, save, wrong_labels
+from spacy.tokens import Doc
 
 from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, run_clean
@@ -83,13 +85,19 @@ AUDIT_KEYS = ("flagged_positives", "fp_precision", "fp_recall", "flagged_negativ
               "labels_f1_before", "labels_f1_after", "docs_dropped")
 
 
+@functools.lru_cache(maxsize=4)
+def train_docs(dataset: str, split: str) -> List[Doc]:
+    """The distant or gold train docs, read once for every audit of a run
+    (`audit` only reads them)."""
+    return read_docbin(corpus(dataset, split))
+
+
 def audit_corpus(dataset: str, cleaned: Path) -> Dict[str, float]:
     """The audit of a cleaned corpus against the gold train labels (benchmark
     only), cached beside it."""
     out = cleaned.with_suffix(".audit.json")
     if not out.exists():
-        a = audit(read_docbin(corpus(dataset, "train-ds")), read_docbin(cleaned),
-                  read_docbin(corpus(dataset, "train-gs")))
+        a = audit(train_docs(dataset, "train-ds"), read_docbin(cleaned), train_docs(dataset, "train-gs"))
         out.write_text(json.dumps({k: round(a[k], 4) if isinstance(a[k], float) else a[k] for k in AUDIT_KEYS}))
     return json.loads(out.read_text())
 
@@ -152,8 +160,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         times[name] = train(backbone, base / name, base / f"train-{name}.spacy", dataset, seed, epochs)
     if "gold" in variants:
         times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
-    names = ["noisy"] + [v for v in CLEANED if v in variants] + oracles
-    names += [v for v in ("gold",) if v in variants]
+    names = ["noisy"] + [v for v in CLEANED if v in variants] + oracles + (["gold"] if "gold" in variants else [])
     # trainings of this seed cached by an earlier run with more --variants are reported too
     names += [v for v in ("cleaned_dyn", "cleaned_both", "oracle", "oracle-pos", "oracle-neg", "gold")
               if v not in names and trained(base / v)]
@@ -186,13 +193,13 @@ def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
                      "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1,
                      "seeds": [r["seed"] for r in runs if name in r["scores"]]}
     for name in CLEANED:
-        both = [r["scores"] for r in runs if name in r["scores"] and "gold" in r["scores"]]
-        n, c, g = (statistics.mean(sc[k]["ents_f"] for sc in both) if both else None
+        both = [r for r in runs if name in r["scores"] and "gold" in r["scores"]]
+        n, c, g = (statistics.mean(r["scores"][k]["ents_f"] for r in both) if both else None
                    for k in ("noisy", name, "gold"))
         out["gap_closed" if name == "cleaned" else f"gap_closed_{name}"] = {
             # undefined when gold does not beat noisy (a run too short to learn anything)
             "value": round((c - n) / (g - n), 3) if both and g > n else None,
-            "seeds": [r["seed"] for r in runs if name in r["scores"] and "gold" in r["scores"]]}
+            "seeds": [r["seed"] for r in both]}
     return out
 
 

@@ -21,7 +21,7 @@ def gap(g: dict, n_runs: int) -> str:
 
 
 def quality() -> None:
-    files = sorted(RESULTS.glob("quality-*.json"))
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))]
     if not files:
         return
     print("### Test entity F1 after retraining (same config and seeds)\n")
@@ -34,8 +34,7 @@ def quality() -> None:
           "gap closed | noisy (stock ner) | cleaned (stock ner) | cleaned (dyn, stock ner) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     splits = []
-    for f in files:
-        d = json.loads(f.read_text())
+    for d in files:
         s = d["summary"]
 
         def cell(name: str) -> str:
@@ -55,8 +54,7 @@ def quality() -> None:
         for r in d["runs"]:
             if "oracle-pos" in r["scores"] and "oracle-neg" in r["scores"]:
                 splits.append((d, r))
-    audited = [(json.loads(f.read_text())) for f in files]
-    audited = [d for d in audited if all("audit" in r for r in d["runs"])]
+    audited = [d for d in files if all("audit" in r for r in d["runs"])]
     if audited:
         print("\nAudit of the written corpora against the gold train labels (gold never an input to `clean`), "
               "mean over seeds: flagged positives (FP precision / recall), flagged negatives (FN precision / "

@@ -88,8 +88,9 @@ def majority_warnings(
     `majority` of its positives flagged."""
     skip = set(skip)
     warnings: List[str] = []
+    real_positive = dynamics.candidates & dynamics.positive
     for j, label in enumerate(dynamics.labels):
-        of_label = dynamics.candidates & dynamics.positive & (dynamics.label == j)
+        of_label = real_positive & (dynamics.label == j)
         n_flagged, n_label = int((flag_pos & of_label).sum()), int(of_label.sum())
         if label not in skip and n_label and n_flagged > majority * n_label:
             warnings.append(f"{label}: {n_flagged} of {n_label} positives flagged (most of the label)")
