@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from common import ROOT, WORK, corpus, save, wrong_labels
+from common import RESULTS, ROOT, WORK, corpus, save, wrong_labels
 from spacy.tokens import Doc
 
 from spacy_dynclean.audit import audit
@@ -203,6 +203,19 @@ def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
     return out
 
 
+def saved_runs(dataset: str, backbone: str, tag: str, epochs: int, skip: set) -> List[Dict[str, object]]:
+    """The runs of other seeds in the saved results file, so that a seed can be
+    added without redoing (or losing) the others; refuses a file made with
+    another number of epochs."""
+    path = RESULTS / f"quality-{dataset}-{backbone.replace('/', '_')}{tag}.json"
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    if saved["epochs"] != epochs:
+        raise SystemExit(f"{path}: saved with --epochs {saved['epochs']}, not {epochs}; use another --tag")
+    return [r for r in saved["runs"] if r["seed"] not in skip]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--dataset", default="wiki")
@@ -214,6 +227,9 @@ def main() -> None:
     p.add_argument("--tag", default="", help="suffix of the work folder and results file, e.g. --tag=-e10")
     p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
     p.add_argument("--oracle-split", action="store_true", help="also the oracles of one kind of error")
+    p.add_argument("--keep-saved-seeds", action="store_true",
+                   help="keep the saved runs of the seeds not in --seeds (same dataset, backbone, tag and epochs) "
+                        "in the results file, and summarise over all of them")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help=f"trainings besides noisy, comma-separated subset of {','.join(VARIANTS)}")
     args = p.parse_args()
@@ -223,6 +239,9 @@ def main() -> None:
         raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")
     runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants,
                      args.tag, args.threshold_epochs) for s in args.seeds.split(",")]
+    if args.keep_saved_seeds:
+        runs = saved_runs(args.dataset, args.backbone, args.tag, args.epochs, {r["seed"] for r in runs}) + runs
+        runs.sort(key=lambda r: r["seed"])
     summary = summarise(runs)
     print(f"\n{args.dataset} / {args.backbone} / seeds {args.seeds} / {args.epochs} epochs")
     print("| training labels | test F1 (mean) | sd | per seed |")

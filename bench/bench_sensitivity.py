@@ -5,6 +5,9 @@ project's default), on the runs of bench_quality.py; with --retrain, also the te
 each cleaned corpus (same config and seed).
 
     python bench/bench_sensitivity.py --dataset wiki --backbone cnn [--retrain | --retrain-only TAG,TAG]
+
+--settings picks rows by setting name (e.g. the fixes to try where cleaning
+did not pay); --tag reads the runs of bench_quality.py made with that --tag.
 """
 import argparse
 import io
@@ -16,6 +19,8 @@ from common import WORK, corpus, save
 from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_docbin
+from spacy_dynclean.dynamics import Dynamics
+from spacy_dynclean.heldout import run_heldout
 
 GRID = (
     [("neg_percentile", v, CleanSettings(negative_percentile=v)) for v in (50, 75, 80, 85, 90, 95, 99)]
@@ -28,6 +33,11 @@ HELDOUT_GRID = (
     + [("heldout_max_precision", v, CleanSettings(heldout_max_precision=v)) for v in (0.0, 0.25, 0.5)]
     + [("heldout_negatives", False, CleanSettings(heldout_negatives=False))]
     + [("heldout_neg_percentile", v, CleanSettings(negative_percentile=v)) for v in (50, 75, 90)]
+    # the fixes to try where cleaning does not pay: one kind only, relabel, other epochs averaged
+    + [("heldout_clean_positives", False, CleanSettings(clean_positives=False))]
+    + [("heldout_clean_negatives", False, CleanSettings(clean_negatives=False))]
+    + [("heldout_strategy", "relabel", CleanSettings(strategy="relabel"))]
+    + [("heldout_k", v, CleanSettings(k=v)) for v in (1, 3, 5, 10)]
 )
 
 
@@ -39,32 +49,34 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--retrain", action="store_true", help="retrain on every setting's cleaned corpus")
     p.add_argument("--retrain-only", default="", help="comma-separated tags to retrain, e.g. neg_percentile-90")
+    p.add_argument("--settings", default="", help="comma-separated setting names to run (default: all)")
+    p.add_argument("--tag", default="", help="the --tag of the bench_quality.py runs, e.g. --tag=-e30")
     args = p.parse_args()
-    base = WORK / "quality" / args.dataset / args.backbone.replace("/", "_") / f"seed{args.seed}"
+    base = WORK / "quality" / args.dataset / (args.backbone.replace("/", "_") + args.tag) / f"seed{args.seed}"
+    if not (base / "heldout.json").exists():
+        run_heldout(base / "noisy" / "model-best", corpus(args.dataset, "dev"), base / "heldout.json")
     distant = read_docbin(corpus(args.dataset, "train-ds"))
     gold = read_docbin(corpus(args.dataset, "train-gs"))
-    thr_dir = base / "dyn-threshold"
     rows = []
     print("| setting | value | flagged + | FP P/R | flagged - | FN P/R | label F1 after | test F1 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     grid = [(n, v, st, False) for n, v, st in GRID] + [(n, v, st, True) for n, v, st in HELDOUT_GRID]
+    if args.settings:
+        grid = [row for row in grid if row[0] in args.settings.split(",")]
+    threshold_epochs = Dynamics.from_disk(base / "dyn-threshold").n_epochs
     for name, value, settings, with_evidence in grid:
         tag = f"{name}-{value}"
         out = base / "sensitivity" / f"{tag}.spacy"
-        if name == "k" and value not in (1, None):
-            thr_dir = base / "dyn-threshold-k"
+        # the first k epochs of the threshold run are all that k needs (the
+        # schedule does not depend on max_epochs): a longer run is reused
+        needed = (args.epochs if value is None else value) if name in ("k", "heldout_k") else 0
+        thr_dir = base / "dyn-threshold"
+        if needed > threshold_epochs:
+            thr_dir = base / f"dyn-threshold-e{needed}"
             if not (thr_dir / "dynamics.npz").exists():
-                train(args.backbone, base / "threshold-k", corpus(args.dataset, "train-ds"), args.dataset,
-                      args.seed, 5, dynamics=thr_dir,
+                train(args.backbone, base / f"threshold-e{needed}", corpus(args.dataset, "train-ds"),
+                      args.dataset, args.seed, needed, dynamics=thr_dir,
                       extra=["--components.dynclean_ner.threshold_samples", "true"])
-        elif name == "k" and value is None:
-            thr_dir = base / "dyn-threshold-all"
-            if not (thr_dir / "dynamics.npz").exists():
-                train(args.backbone, base / "threshold-all", corpus(args.dataset, "train-ds"), args.dataset,
-                      args.seed, args.epochs, dynamics=thr_dir,
-                      extra=["--components.dynclean_ner.threshold_samples", "true"])
-        else:
-            thr_dir = base / "dyn-threshold"
         with redirect_stdout(io.StringIO()):
             report = run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
                                threshold_dir=thr_dir, settings=settings,
@@ -83,8 +95,8 @@ def main() -> None:
         print(f"| {name} | {value} | {row['flagged_positives']} | {row['fp_precision']:.2f}/{row['fp_recall']:.2f} | "
               f"{row['flagged_negatives']} | {row['fn_precision']:.2f}/{row['fn_recall']:.2f} | "
               f"{row['labels_f1_after']:.3f} | {f1} |", flush=True)
-    save(f"sensitivity-{args.dataset}-{args.backbone.replace('/', '_')}", {
-        "dataset": args.dataset, "backbone": args.backbone, "seed": args.seed, "rows": rows,
+    save(f"sensitivity-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
+        "dataset": args.dataset, "backbone": args.backbone, "seed": args.seed, "epochs": args.epochs, "rows": rows,
         "noisy_test": evaluate(base / "noisy", args.dataset),
     })
 

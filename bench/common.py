@@ -33,6 +33,8 @@ def machine() -> Dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
+        # results of the same seed are bit-identical only under the same thread settings
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "date": time.strftime("%Y-%m-%d"),
     }
 

@@ -75,3 +75,23 @@ def test_spacy_train_minilm_offline(tmp_path, webpage_dir):
     run_train("minilm.cfg", tmp_path, webpage_dir, "--training.max_epochs", "1", "--training.eval_frequency", "1000")
     check_dynamics(tmp_path, 1)
     assert (tmp_path / "out" / "model-last" / "transformer").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_same_seed_same_dynamics(tmp_path, webpage_dir):
+    """Variants of a benchmark are compared on the same seed: two runs with the
+    same seed (threshold samples and random negative sampling included) must
+    record the same margins, and another seed must not."""
+    runs = {}
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        (tmp_path / name).mkdir()
+        run_train("cnn.cfg", tmp_path / name, webpage_dir, "--training.max_epochs", "1",
+                  "--training.eval_frequency", "1000", "--system.seed", seed,
+                  "--components.dynclean_ner.threshold_samples", "true",
+                  "--components.dynclean_ner.negative_sampling", "random",
+                  "--components.dynclean_ner.negative_fraction", "0.5")
+        runs[name] = Dynamics.from_disk(tmp_path / name / "dyn")
+    a, b, c = runs["a"], runs["b"], runs["c"]
+    assert numpy.array_equal(a.threshold, b.threshold) and numpy.array_equal(a.margins, b.margins)
+    assert not numpy.array_equal(a.margins, c.margins)
