@@ -95,7 +95,8 @@ def main() -> None:
         print(f"| {name} | {value} | {row['flagged_positives']} | {row['fp_precision']:.2f}/{row['fp_recall']:.2f} | "
               f"{row['flagged_negatives']} | {row['fn_precision']:.2f}/{row['fn_recall']:.2f} | "
               f"{row['labels_f1_after']:.3f} | {f1} |", flush=True)
-    save(f"sensitivity-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
+    seed = f"-seed{args.seed}" if args.seed else ""
+    save(f"sensitivity-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}{seed}", {
         "dataset": args.dataset, "backbone": args.backbone, "seed": args.seed, "epochs": args.epochs, "rows": rows,
         "noisy_test": evaluate(base / "noisy", args.dataset),
     })
