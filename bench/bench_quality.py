@@ -141,7 +141,8 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         run_heldout(base / "noisy" / "model-best", corpus(dataset, "dev"), heldout)
     reports, audits = {}, {}
     for name, (with_evidence, settings) in CLEANED.items():
-        if name not in variants and name != "cleaned_dyn":
+        # cleaned_dyn always (its flag counts are reported); other corpora when asked for or cached
+        if name not in variants and name != "cleaned_dyn" and not (base / f"train-{name}.spacy").exists():
             continue
         path = base / f"train-{name}.spacy"
         if not path.exists():

@@ -65,9 +65,9 @@ def quality() -> None:
               "label F1 before -> after |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for d in audited:
-            seeds = ",".join(str(r["seed"]) for r in d["runs"])
-            for name in d["runs"][0]["audit"]:
+            for name in dict.fromkeys(n for r in d["runs"] for n in r["audit"]):  # every seed's audits
                 rows = [r["audit"][name] for r in d["runs"] if name in r["audit"]]
+                seeds = ",".join(str(r["seed"]) for r in d["runs"] if name in r["audit"])
 
                 def m(key: str) -> float:
                     return sum(a[key] for a in rows) / len(rows)
