@@ -18,7 +18,7 @@ from typing import Dict, List, Tuple
 
 import numpy
 
-from bench_quality import train
+from bench_quality import heldout_evidence, train
 from common import WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.audit import audit
@@ -26,7 +26,7 @@ from spacy_dynclean.clean import CleanSettings, add_heldout_flags, estimate_thre
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
 from spacy_dynclean.filter import Flags, flag_samples
-from spacy_dynclean.heldout import FormEvidence, run_heldout
+from spacy_dynclean.heldout import FormEvidence
 from spacy_dynclean.samples import overlaps_positive
 from spacy_dynclean.scores import compute_scores, resolve_k
 
@@ -128,9 +128,7 @@ def main() -> None:
     table = {"AUM + automatic thresholds (dynamics only)": (flags.positive, flags.negative)}
     for name, score in rankings.items():
         table[name] = (lowest(score, pos, n_pos), lowest(score, neg_pool, n_neg))
-    heldout = base / "heldout.json"
-    if not heldout.exists():
-        run_heldout(base / "noisy" / "model-best", corpus(args.dataset, "dev"), heldout)
+    heldout = heldout_evidence(base, args.dataset)
     evidence = FormEvidence.from_disk(heldout)
     docs = read_docbin(corpus(args.dataset, "train-ds"))
     none = numpy.zeros(len(dyn), dtype=bool)

@@ -85,6 +85,19 @@ AUDIT_KEYS = ("flagged_positives", "fp_precision", "fp_recall", "flagged_negativ
               "labels_f1_before", "labels_f1_after", "docs_dropped")
 
 
+def heldout_evidence(base: Path, dataset: str) -> Path:
+    """The noisy pipeline's held-out evidence on the gold dev set, written
+    once beside the run of a seed."""
+    path = base / "heldout.json"
+    if not path.exists():
+        run_heldout(base / "noisy" / "model-best", corpus(dataset, "dev"), path)
+    return path
+
+
+def results_name(dataset: str, backbone: str, tag: str) -> str:
+    return f"quality-{dataset}-{backbone.replace('/', '_')}{tag}"
+
+
 @functools.lru_cache(maxsize=4)
 def train_docs(dataset: str, split: str) -> List[Doc]:
     """The distant or gold train docs, read once for every audit of a run
@@ -136,9 +149,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
                                threshold_epochs or epochs,
                                dynamics=base / "dyn-threshold",
                                extra=["--components.dynclean_ner.threshold_samples", "true"])
-    heldout = base / "heldout.json"
-    if not heldout.exists():
-        run_heldout(base / "noisy" / "model-best", corpus(dataset, "dev"), heldout)
+    heldout = heldout_evidence(base, dataset)
     reports, audits = {}, {}
     for name, (with_evidence, settings) in CLEANED.items():
         # cleaned_dyn always (its flag counts are reported); other corpora when asked for or cached
@@ -208,7 +219,7 @@ def saved_runs(dataset: str, backbone: str, tag: str, epochs: int, skip: set) ->
     """The runs of other seeds in the saved results file, so that a seed can be
     added without redoing (or losing) the others; refuses a file made with
     another number of epochs."""
-    path = RESULTS / f"quality-{dataset}-{backbone.replace('/', '_')}{tag}.json"
+    path = RESULTS / f"{results_name(dataset, backbone, tag)}.json"
     if not path.exists():
         return []
     saved = json.loads(path.read_text())
@@ -252,7 +263,7 @@ def main() -> None:
             print(f"| {name} | {s['f1_mean']:.3f} | {s['f1_sd']:.3f} | {', '.join(f'{x:.3f}' for x in s['f1'])} |")
     print(f"share of the noise gap closed by cleaning: {summary['gap_closed']['value']} "
           f"(dynamics only: {summary['gap_closed_cleaned_dyn']['value']})")
-    save(f"quality-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
+    save(results_name(args.dataset, args.backbone, args.tag), {
         "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs,
         "threshold_epochs": args.threshold_epochs or args.epochs, "variants": variants, "runs": runs,
         "summary": summary, "anchors": ANCHORS, "wall_seconds": round(time.time() - start, 1),

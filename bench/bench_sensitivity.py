@@ -13,14 +13,13 @@ import argparse
 import io
 from contextlib import redirect_stdout
 
-from bench_quality import evaluate, train
+from bench_quality import evaluate, heldout_evidence, train, train_docs
 from common import WORK, corpus, save
 
 from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.heldout import run_heldout
 
 GRID = (
     [("neg_percentile", v, CleanSettings(negative_percentile=v)) for v in (50, 75, 80, 85, 90, 95, 99)]
@@ -53,10 +52,8 @@ def main() -> None:
     p.add_argument("--tag", default="", help="the --tag of the bench_quality.py runs, e.g. --tag=-e30")
     args = p.parse_args()
     base = WORK / "quality" / args.dataset / (args.backbone.replace("/", "_") + args.tag) / f"seed{args.seed}"
-    if not (base / "heldout.json").exists():
-        run_heldout(base / "noisy" / "model-best", corpus(args.dataset, "dev"), base / "heldout.json")
-    distant = read_docbin(corpus(args.dataset, "train-ds"))
-    gold = read_docbin(corpus(args.dataset, "train-gs"))
+    heldout = heldout_evidence(base, args.dataset)
+    distant, gold = train_docs(args.dataset, "train-ds"), train_docs(args.dataset, "train-gs")
     rows = []
     print("| setting | value | flagged + | FP P/R | flagged - | FN P/R | label F1 after | test F1 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -80,7 +77,7 @@ def main() -> None:
         with redirect_stdout(io.StringIO()):
             report = run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
                                threshold_dir=thr_dir, settings=settings,
-                               heldout_path=base / "heldout.json" if with_evidence else None)
+                               heldout_path=heldout if with_evidence else None)
         a = audit(distant, read_docbin(out), gold)
         row = {"setting": name, "value": value, "heldout": with_evidence,
                "flagged_positives": report["flagged_positives"],
