@@ -18,7 +18,7 @@ from typing import Dict, List, Tuple
 
 import numpy
 
-from bench_quality import heldout_evidence, train
+from bench_quality import heldout_evidence, train_threshold
 from common import WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.audit import audit
@@ -101,8 +101,9 @@ def main() -> None:
     p.add_argument("--dataset", default="wiki")
     p.add_argument("--backbone", default="cnn")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tag", default="", help="the --tag of the bench_quality.py run, e.g. --tag=-e30")
     args = p.parse_args()
-    base = WORK / "quality" / args.dataset / args.backbone.replace("/", "_") / f"seed{args.seed}"
+    base = WORK / "quality" / args.dataset / (args.backbone.replace("/", "_") + args.tag) / f"seed{args.seed}"
     dyn = Dynamics.from_disk(base / "dyn-noisy")
     thr = Dynamics.from_disk(base / "dyn-threshold")
     wrong = wrong_labels(dyn, args.dataset)
@@ -157,11 +158,9 @@ def main() -> None:
     gold = read_docbin(corpus(args.dataset, "train-gs"))
     k = resolve_k(dyn, settings.k)
     for mode in ("fake", "random"):  # as long as the averaged epochs need
-        train(args.backbone, base / f"threshold-{mode}-k{k}", corpus(args.dataset, "train-ds"), args.dataset,
-              args.seed, k, dynamics=base / f"dyn-threshold-{mode}-k{k}",
-              extra=["--components.dynclean_ner.threshold_samples", "true",
-                     "--components.dynclean_ner.threshold_label", mode,
-                     "--components.dynclean_ner.threshold_negative_pool", "all"])
+        train_threshold(args.backbone, base, args.dataset, args.seed, k, name=f"threshold-{mode}-k{k}",
+                        extra=["--components.dynclean_ner.threshold_label", mode,
+                               "--components.dynclean_ner.threshold_negative_pool", "all"])
     variants = {
         "swap threshold samples, remove (dynamics only)": ("dyn-threshold", CleanSettings()),
         "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
@@ -182,8 +181,8 @@ def main() -> None:
             "flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",
             "labels_f1_before", "labels_f1_after")}
         print(name, json.dumps(audits[name]))
-    save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}", {
-        "dataset": args.dataset, "backbone": args.backbone, "seed": args.seed,
+    save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
+        "dataset": args.dataset, "backbone": args.backbone, "tag": args.tag, "seed": args.seed,
         "thresholds": thresholds.to_dict(), "detection": results, "cleanlab": cl_status, "audits": audits,
     })
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from common import RESULTS, ROOT, WORK, corpus, save, wrong_labels
 from spacy.tokens import Doc
@@ -94,6 +94,42 @@ def heldout_evidence(base: Path, dataset: str) -> Path:
     return path
 
 
+def override_args(override: str) -> List[str]:
+    """`section.key=value` as the two arguments of a `spacy train` override."""
+    key, sep, value = override.partition("=")
+    if not sep or not key or not value:
+        raise SystemExit(f"--record-override {override!r}: expected section.key=value")
+    return [f"--{key}", value]
+
+
+def recording_args(base: Path, overrides: Optional[Sequence[str]] = None) -> List[str]:
+    """The `spacy train` overrides of a seed's recording runs (noisy and
+    threshold). Given, they are saved beside the run (a cached run made with
+    other overrides is refused); None reads the saved ones, for the scripts
+    that add threshold runs to a bench_quality run."""
+    path = base / "record_overrides.json"
+    saved = json.loads(path.read_text()) if path.exists() else None
+    if overrides is None:
+        overrides = saved or []
+    elif saved is not None and saved != list(overrides):
+        raise SystemExit(f"{base}: recorded with --record-override {saved}, not {list(overrides)}; "
+                         "use another --tag")
+    else:
+        base.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(list(overrides)))
+    return [arg for o in overrides for arg in override_args(o)]
+
+
+def train_threshold(backbone: str, base: Path, dataset: str, seed: int, epochs: int, name: str = "threshold",
+                    extra: Sequence[str] = ()) -> float:
+    """A threshold-sample run of a seed (dynamics in base/dyn-<name>), with the
+    seed's recording overrides; `extra`: further overrides (e.g. the
+    threshold label)."""
+    return train(backbone, base / name, corpus(dataset, "train-ds"), dataset, seed, epochs,
+                 dynamics=base / f"dyn-{name}",
+                 extra=["--components.dynclean_ner.threshold_samples", "true", *extra, *recording_args(base)])
+
+
 def results_name(dataset: str, backbone: str, tag: str) -> str:
     return f"quality-{dataset}-{backbone.replace('/', '_')}{tag}"
 
@@ -140,15 +176,13 @@ CLEANED = {  # name: (uses the held-out evidence, settings)
 
 def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool,
              oracle_split: bool = False, variants: Sequence[str] = DEFAULT_VARIANTS, tag: str = "",
-             threshold_epochs: int = 0) -> Dict[str, object]:
+             threshold_epochs: int = 0, record_overrides: Sequence[str] = ()) -> Dict[str, object]:
     base = WORK / "quality" / dataset / (backbone.replace("/", "_") + tag) / f"seed{seed}"
+    record = recording_args(base, record_overrides)
     times: Dict[str, float] = {}
     times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
-                           dynamics=base / "dyn-noisy")
-    times["threshold"] = train(backbone, base / "threshold", corpus(dataset, "train-ds"), dataset, seed,
-                               threshold_epochs or epochs,
-                               dynamics=base / "dyn-threshold",
-                               extra=["--components.dynclean_ner.threshold_samples", "true"])
+                           dynamics=base / "dyn-noisy", extra=record)
+    times["threshold"] = train_threshold(backbone, base, dataset, seed, threshold_epochs or epochs)
     heldout = heldout_evidence(base, dataset)
     reports, audits = {}, {}
     for name, (with_evidence, settings) in CLEANED.items():
@@ -215,7 +249,8 @@ def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
     return out
 
 
-def saved_runs(dataset: str, backbone: str, tag: str, epochs: int, skip: set) -> List[Dict[str, object]]:
+def saved_runs(dataset: str, backbone: str, tag: str, epochs: int, skip: set,
+               record_overrides: Sequence[str] = ()) -> List[Dict[str, object]]:
     """The runs of other seeds in the saved results file, so that a seed can be
     added without redoing (or losing) the others; refuses a file made with
     another number of epochs."""
@@ -225,6 +260,9 @@ def saved_runs(dataset: str, backbone: str, tag: str, epochs: int, skip: set) ->
     saved = json.loads(path.read_text())
     if saved["epochs"] != epochs:
         raise SystemExit(f"{path}: saved with --epochs {saved['epochs']}, not {epochs}; use another --tag")
+    if saved.get("record_overrides", []) != list(record_overrides):
+        raise SystemExit(f"{path}: saved with --record-override {saved.get('record_overrides', [])}, "
+                         f"not {list(record_overrides)}; use another --tag")
     return [r for r in saved["runs"] if r["seed"] not in skip]
 
 
@@ -242,6 +280,10 @@ def main() -> None:
     p.add_argument("--keep-saved-seeds", action="store_true",
                    help="keep the saved runs of the seeds not in --seeds (same dataset, backbone, tag and epochs) "
                         "in the results file, and summarise over all of them")
+    p.add_argument("--record-override", action="append", default=[],
+                   help="config override of the two recording runs only (noisy and threshold), e.g. "
+                        "components.dynclean_ner.negative_sampling=random; the retrainings keep the config's "
+                        "defaults. Use with a --tag of its own")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help=f"trainings besides noisy, comma-separated subset of {','.join(VARIANTS)}")
     args = p.parse_args()
@@ -250,9 +292,10 @@ def main() -> None:
     if not set(variants) <= set(VARIANTS) or "cleaned" not in variants:
         raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")
     runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants,
-                     args.tag, args.threshold_epochs) for s in args.seeds.split(",")]
+                     args.tag, args.threshold_epochs, args.record_override) for s in args.seeds.split(",")]
     if args.keep_saved_seeds:
-        runs = saved_runs(args.dataset, args.backbone, args.tag, args.epochs, {r["seed"] for r in runs}) + runs
+        runs = saved_runs(args.dataset, args.backbone, args.tag, args.epochs, {r["seed"] for r in runs},
+                          args.record_override) + runs
         runs.sort(key=lambda r: r["seed"])
     summary = summarise(runs)
     print(f"\n{args.dataset} / {args.backbone} / seeds {args.seeds} / {args.epochs} epochs")
@@ -265,7 +308,8 @@ def main() -> None:
           f"(dynamics only: {summary['gap_closed_cleaned_dyn']['value']})")
     save(results_name(args.dataset, args.backbone, args.tag), {
         "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs,
-        "threshold_epochs": args.threshold_epochs or args.epochs, "variants": variants, "runs": runs,
+        "threshold_epochs": args.threshold_epochs or args.epochs, "record_overrides": args.record_override,
+        "variants": variants, "runs": runs,
         "summary": summary, "anchors": ANCHORS, "wall_seconds": round(time.time() - start, 1),
     })
 

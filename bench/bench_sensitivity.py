@@ -13,7 +13,7 @@ import argparse
 import io
 from contextlib import redirect_stdout
 
-from bench_quality import evaluate, heldout_evidence, train, train_docs
+from bench_quality import evaluate, heldout_evidence, train, train_docs, train_threshold
 from common import WORK, corpus, save
 
 from spacy_dynclean.audit import audit
@@ -71,9 +71,7 @@ def main() -> None:
         if needed > threshold_epochs:
             thr_dir = base / f"dyn-threshold-e{needed}"
             if not (thr_dir / "dynamics.npz").exists():
-                train(args.backbone, base / f"threshold-e{needed}", corpus(args.dataset, "train-ds"),
-                      args.dataset, args.seed, needed, dynamics=thr_dir,
-                      extra=["--components.dynclean_ner.threshold_samples", "true"])
+                train_threshold(args.backbone, base, args.dataset, args.seed, needed, name=f"threshold-e{needed}")
         with redirect_stdout(io.StringIO()):
             report = run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
                                threshold_dir=thr_dir, settings=settings,

@@ -20,6 +20,14 @@ def gap(g: dict, n_runs: int) -> str:
     return f"{g['value']}" + (f" (seed {','.join(map(str, seeds))})" if seeds and len(seeds) < n_runs else "")
 
 
+def backbone(d: dict) -> str:
+    """The backbone, with the recording runs' config overrides when a run had
+    any (e.g. negative sampling); the retrainings keep the config's defaults."""
+    overrides = d.get("record_overrides", [])
+    short = [o.partition("=")[0].rsplit(".", 1)[-1] + "=" + o.partition("=")[2] for o in overrides]
+    return d["backbone"] + (f" (recorded with {', '.join(short)})" if short else "")
+
+
 def quality() -> None:
     files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))]
     if not files:
@@ -47,7 +55,7 @@ def quality() -> None:
             return text
 
         seeds = ",".join(str(r["seed"]) for r in d["runs"])
-        print(f"| {d['dataset']} | {d['backbone']} | {d['epochs']} | {seeds} | {cell('noisy')} | {cell('cleaned')} | "
+        print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | {cell('noisy')} | {cell('cleaned')} | "
               f"{cell('cleaned_dyn')} | {cell('cleaned_both')} | {cell('oracle')} | {cell('gold')} | "
               f"{gap(s['gap_closed'], len(d['runs']))} | "
               f"{cell('noisy_ner')} | {cell('cleaned_ner')} | {cell('cleaned_dyn_ner')} |")
@@ -72,7 +80,7 @@ def quality() -> None:
                 def m(key: str) -> float:
                     return sum(a[key] for a in rows) / len(rows)
 
-                print(f"| {d['dataset']} | {d['backbone']} | {d['epochs']} | {seeds} | {name} | "
+                print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | {name} | "
                       f"{m('flagged_positives'):,.0f} | {m('fp_precision'):.2f} / {m('fp_recall'):.2f} | "
                       f"{m('flagged_negatives'):,.0f} | {m('fn_precision'):.2f} / {m('fn_recall'):.2f} | "
                       f"{m('labels_f1_before'):.3f} -> {m('labels_f1_after'):.3f} |")

@@ -10,7 +10,9 @@ from wasabi import msg
 
 from .convert import read_docbin, write_docbin
 from .dynamics import Dynamics
-from .filter import STRATEGIES, Flags, check_matches, check_pair, clean_docs, flag_samples, majority_warnings
+from .filter import (
+    STRATEGIES, Flags, check_matches, check_pair, clean_docs, flag_samples, majority_warnings, volume_warnings,
+)
 from .heldout import FormEvidence, flag_forms
 from .report import write_report
 from .samples import overlaps_positive
@@ -195,6 +197,7 @@ def run_clean(
     msg.info(f"Flagged {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
              f"({time.time() - t0:.1f}s)")
     cleaned, stats = clean_docs(docs, dynamics, flags, strategy=settings.strategy, k=k)
+    flags.warnings += volume_warnings(dynamics, flags, stats)
     if not cleaned:
         raise DynCleanError("cleaning would drop every doc: nothing written")
     write_docbin(cleaned, output_path)

@@ -97,6 +97,31 @@ def majority_warnings(
     return warnings
 
 
+def volume_warnings(
+    dynamics: Dynamics, flags: Flags, stats: "CleanStats", *, max_negative_share: float = 0.1,
+    max_dropped_share: float = 0.1,
+) -> List[str]:
+    """Warnings when cleaning masks a large share of the non-entity spans or
+    drops many docs (every token masked): both usually mean thresholds that
+    fell inside margins recorded before the model learned anything (k too
+    small, or a recording run too short), and a dropped doc's negatives are
+    lost to retraining."""
+    warnings: List[str] = []
+    negatives = int((dynamics.candidates & ~dynamics.positive & ~dynamics.threshold).sum())
+    flagged = int(flags.negative.sum())
+    if negatives and flagged > max_negative_share * negatives:
+        warnings.append(
+            f"{flagged:,} of {negatives:,} negatives flagged ({flagged / negatives:.0%}): the threshold may lie "
+            "inside margins recorded before the model learned (try a larger k or longer recording run)"
+        )
+    if stats.docs_in and stats.docs_dropped > max_dropped_share * stats.docs_in:
+        warnings.append(
+            f"{stats.docs_dropped:,} of {stats.docs_in:,} docs dropped ({stats.docs_dropped / stats.docs_in:.0%}, "
+            "every token masked): their negatives are lost to retraining"
+        )
+    return warnings
+
+
 def check_matches(dynamics: Dynamics, docs: List[Doc], where: str) -> None:
     """Refuse dynamics recorded on another corpus."""
     ids = set(dynamics.doc_ids)

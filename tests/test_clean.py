@@ -9,7 +9,7 @@ from spacy_dynclean.audit import audit
 from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_records, records_to_docs, write_docbin
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import clean_docs, flag_samples
+from spacy_dynclean.filter import clean_docs, flag_samples, volume_warnings
 from spacy_dynclean.samples import SampleIndex, candidate_row, select_threshold_samples
 from spacy_dynclean.thresholds import Thresholds
 from spacy_dynclean.util import DynCleanError
@@ -117,6 +117,24 @@ def test_label_majority_warning_and_cap(tmp_path):
     assert any("PER: 2 of 2" in w for w in flags.warnings)
     capped = flag_samples(dyn, dyn.aum(), FIXED, max_label_fraction=0.5)
     assert capped.positive.sum() == 1 and any("capped" in w for w in capped.warnings)
+
+
+def test_volume_warnings_for_many_negatives_and_dropped_docs(tmp_path):
+    docs = docs_of(tmp_path, RECORDS, "ds")
+    quiet = make_dynamics(docs, low=[(0, 7, 8)])  # one negative of many
+    flags = flag_samples(quiet, quiet.aum(), FIXED)
+    _, stats = clean_docs(docs, quiet, flags)
+    assert volume_warnings(quiet, flags, stats) == []
+    # every sample of "Hello world" (its 3 spans) and two of "Bob Smith left": most negatives are not
+    # flagged, but one doc in three goes
+    loud = make_dynamics(docs, low=[(1, 0, 1), (1, 1, 2), (1, 0, 2), (2, 2, 3)])
+    flags = flag_samples(loud, loud.aum(), FIXED)
+    _, stats = clean_docs(docs, loud, flags)
+    warnings = volume_warnings(loud, flags, stats)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("4 of ") and "negatives flagged" in warnings[0]
+    assert warnings[1].startswith("1 of 3 docs dropped")
+    assert volume_warnings(loud, flags, stats, max_negative_share=0.5, max_dropped_share=0.5) == []
 
 
 def test_audit_arithmetic_by_hand(tmp_path):
