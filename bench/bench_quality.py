@@ -60,8 +60,9 @@ def trained(out: Path) -> bool:
 
 def train(backbone: str, out: Path, train_path: Path, dataset: str, seed: int, epochs: int,
           component: str = "dynclean_ner", dynamics: Path = None, extra: List[str] = ()) -> float:
-    if trained(out):
-        return 0.0
+    seconds = out.parent / f"{out.name}.seconds"
+    if trained(out):  # the wall time of the run that made it, when it was recorded
+        return float(seconds.read_text()) if seconds.exists() else 0.0
     cmd = [sys.executable, "-m", "spacy_dynclean", "train", backbone, str(out), "--component", component,
            "--paths.train", str(train_path), "--paths.dev", str(corpus(dataset, "dev")),
            "--training.max_epochs", str(epochs), "--system.seed", str(seed)]
@@ -69,7 +70,9 @@ def train(backbone: str, out: Path, train_path: Path, dataset: str, seed: int, e
         cmd += ["--paths.dynamics", str(dynamics)]
     cmd += list(extra)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return sh(cmd, out.parent / f"{out.name}.log")
+    took = sh(cmd, out.parent / f"{out.name}.log")
+    seconds.write_text(f"{took:.1f}")
+    return took
 
 
 def evaluate(model: Path, dataset: str) -> Dict[str, float]:

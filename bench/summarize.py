@@ -30,6 +30,8 @@ def backbone(d: dict) -> str:
 
 def quality() -> None:
     files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))]
+    # per dataset and backbone: the default recording before its variants, more seeds first
+    files.sort(key=lambda d: (d["dataset"], d["backbone"], bool(d.get("record_overrides")), -len(d["runs"])))
     if not files:
         return
     print("### Test entity F1 after retraining (same config and seeds)\n")
