@@ -24,7 +24,8 @@ def backbone(d: dict) -> str:
     """The backbone, with the recording runs' config overrides when a run had
     any (e.g. negative sampling); the retrainings keep the config's defaults."""
     overrides = d.get("record_overrides", [])
-    short = [o.partition("=")[0].rsplit(".", 1)[-1] + "=" + o.partition("=")[2] for o in overrides]
+    pairs = [o.partition("=") for o in overrides]  # "components.dynclean_ner.key=value"
+    short = [f"{key.rsplit('.', 1)[-1]}={value}" for key, _, value in pairs]
     return d["backbone"] + (f" (recorded with {', '.join(short)})" if short else "")
 
 

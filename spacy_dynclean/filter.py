@@ -107,7 +107,7 @@ def volume_warnings(
     small, or a recording run too short), and a dropped doc's negatives are
     lost to retraining."""
     warnings: List[str] = []
-    negatives = int((dynamics.candidates & ~dynamics.positive & ~dynamics.threshold).sum())
+    negatives = int((dynamics.candidates & ~dynamics.positive).sum())  # candidates: real, not ignored
     flagged = int(flags.negative.sum())
     if negatives and flagged > max_negative_share * negatives:
         warnings.append(
