@@ -56,11 +56,13 @@ def main() -> None:
                             "--training.eval_frequency", "100000"], check=True, capture_output=True)
             train_seconds = round(time.time() - start, 1)
         out = base / "cleaned.spacy"
-        cmd = [sys.executable, "-m", "spacy_dynclean", "clean", str(train_path), str(dyn_dir), str(out),
-               "--method", "fraction", "--neg-fraction", "0.005", "--pos-fraction", "0.05"]
-        seconds, peak_kb = timed(cmd)
+        cmd = [sys.executable, "-m", "spacy_dynclean", "clean", "default", str(out), "--paths.corpus",
+               str(train_path), "--paths.dynamics", str(dyn_dir), "--detectors.aum.method", "fraction",
+               "--detectors.aum.negative_fraction", "0.005", "--detectors.aum.positive_fraction", "0.05"]
+        seconds, peak_kb = timed(cmd + ["--decision.positives", '["aum"]', "--decision.negatives", '["aum"]'])
         worst_case_evidence(dataset, base / "heldout-worst-case.json")
-        h_seconds, h_peak_kb = timed(cmd + ["--heldout", str(base / "heldout-worst-case.json")])
+        h_seconds, h_peak_kb = timed(cmd + ["--paths.heldout", str(base / "heldout-worst-case.json"),
+                                            "--decision.positives", '["aum","heldout"]'])
         dyn = Dynamics.from_disk(dyn_dir)
         row = {"dataset": dataset, "samples": len(dyn), "clean_seconds": round(seconds, 2),
                "clean_peak_rss_mb": round(peak_kb / 1024, 1),

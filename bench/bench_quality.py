@@ -23,15 +23,15 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from common import RESULTS, ROOT, WORK, corpus, save, wrong_labels
+from common import RESULTS, ROOT, WORK, clean_corpus, corpus, save, wrong_labels
 from spacy.tokens import Doc
 
 from spacy_dynclean.audit import audit
-from spacy_dynclean.clean import CleanSettings, run_clean
-from spacy_dynclean.convert import read_docbin, write_docbin
+from spacy_dynclean.convert import read_docbin, save_docbin
+from spacy_dynclean.decision import Flags
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import Flags, clean_docs
 from spacy_dynclean.heldout import run_heldout
+from spacy_dynclean.strategies import clean_docs
 
 ANCHORS = {
     "dynclean_paper_gain_f1": "+3.18 to +8.95 (RoBERTa-base, GPU)",
@@ -165,15 +165,16 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
                   negative=wrong & ~dyn.positive & (kinds != "positives"))
     docs = read_docbin(corpus(dataset, "train-ds"))
     cleaned, _ = clean_docs(docs, dyn, flags)
-    write_docbin(cleaned, path)
+    save_docbin(cleaned, path)
 
 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
-CLEANED = {  # name: (uses the held-out evidence, settings)
-    "cleaned": (True, CleanSettings()),
-    "cleaned_dyn": (False, CleanSettings()),
-    "cleaned_both": (True, CleanSettings(positive_source="both")),
+DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
+CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
+    "cleaned": (True, "default", {}),
+    "cleaned_dyn": (False, "default", DYNAMICS_ONLY),
+    "cleaned_both": (True, "default", {"decision.positives": ["aum", "heldout"]}),
 }
 
 
@@ -186,16 +187,15 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     times["noisy"] = train(backbone, base / "noisy", corpus(dataset, "train-ds"), dataset, seed, epochs,
                            dynamics=base / "dyn-noisy", extra=record)
     times["threshold"] = train_threshold(backbone, base, dataset, seed, threshold_epochs or epochs)
-    heldout = heldout_evidence(base, dataset)
+    heldout_evidence(base, dataset)
     reports, audits = {}, {}
-    for name, (with_evidence, settings) in CLEANED.items():
+    for name, (with_evidence, config, overrides) in CLEANED.items():
         # cleaned_dyn always (its flag counts are reported); other corpora when asked for or cached
         if name not in variants and name != "cleaned_dyn" and not (base / f"train-{name}.spacy").exists():
             continue
         path = base / f"train-{name}.spacy"
         if not path.exists():
-            run_clean(corpus(dataset, "train-ds"), base / "dyn-noisy", path, threshold_dir=base / "dyn-threshold",
-                      settings=settings, heldout_path=heldout if with_evidence else None)
+            clean_corpus(dataset, base, path, config, with_evidence, overrides)
         reports[name] = json.loads((base / f"train-{name}.report.json").read_text())
         audits[name] = audit_corpus(dataset, path)
         if name in variants:
@@ -225,10 +225,11 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
             scores[f"{name}_ner"] = evaluate(base / f"{name}_ner", dataset)
     return {"seed": seed, "scores": scores, "train_seconds": {k: round(v, 1) for k, v in times.items()},
             "flagged_positives": report["flagged_positives"], "flagged_negatives": report["flagged_negatives"],
-            "heldout": report["heldout"],
+            "heldout": report["detectors"].get("heldout"),
             "flagged_dynamics_only": {"positives": reports["cleaned_dyn"]["flagged_positives"],
                                       "negatives": reports["cleaned_dyn"]["flagged_negatives"]},
-            "thresholds": report["thresholds"], "k": report["k"], "audit": audits}
+            "thresholds": report["detectors"]["aum"]["thresholds"], "k": report["detectors"]["aum"]["k"],
+            "audit": audits}
 
 
 def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:

@@ -10,33 +10,33 @@ each cleaned corpus (same config and seed).
 did not pay); --tag reads the runs of bench_quality.py made with that --tag.
 """
 import argparse
-import io
-from contextlib import redirect_stdout
 
 from bench_quality import evaluate, heldout_evidence, train, train_docs, train_threshold
-from common import WORK, corpus, save
+from common import WORK, clean_corpus, save
 
 from spacy_dynclean.audit import audit
-from spacy_dynclean.clean import CleanSettings, run_clean
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
 
+DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
+RELABEL = {"decision.strategy": {"@misc": "spacy-dynclean.relabel.v1"}}
+# (setting, value, overrides of the default cleaning config); rows without the evidence use the dynamics alone
 GRID = (
-    [("neg_percentile", v, CleanSettings(negative_percentile=v)) for v in (50, 75, 80, 85, 90, 95, 99)]
-    + [("pos_percentile", v, CleanSettings(positive_percentile=v)) for v in (80, 90, 95, 99, 100)]
-    + [("k", v, CleanSettings(k=v)) for v in (1, 2, 3, 5, None)]
+    [("neg_percentile", v, {"detectors.aum.negative_percentile": v}) for v in (50, 75, 80, 85, 90, 95, 99)]
+    + [("pos_percentile", v, {"detectors.aum.positive_percentile": v}) for v in (80, 90, 95, 99, 100)]
+    + [("k", v, {"detectors.aum.k": v or 0}) for v in (1, 2, 3, 5, None)]
 )
 # with the held-out evidence (base/heldout.json, written by bench_quality.py)
 HELDOUT_GRID = (
-    [("heldout_min_predicted", v, CleanSettings(heldout_min_predicted=v)) for v in (1, 2, 3)]
-    + [("heldout_max_precision", v, CleanSettings(heldout_max_precision=v)) for v in (0.0, 0.25, 0.5)]
-    + [("heldout_negatives", False, CleanSettings(heldout_negatives=False))]
-    + [("heldout_neg_percentile", v, CleanSettings(negative_percentile=v)) for v in (50, 75, 90)]
+    [("heldout_min_predicted", v, {"detectors.heldout.min_predicted": v}) for v in (1, 2, 3)]
+    + [("heldout_max_precision", v, {"detectors.heldout.max_precision": v}) for v in (0.0, 0.25, 0.5)]
+    + [("heldout_negatives", False, {"detectors.heldout.negatives": False})]
+    + [("heldout_neg_percentile", v, {"detectors.aum.negative_percentile": v}) for v in (50, 75, 90)]
     # the fixes to try where cleaning does not pay: one kind only, relabel, other epochs averaged
-    + [("heldout_clean_positives", False, CleanSettings(clean_positives=False))]
-    + [("heldout_clean_negatives", False, CleanSettings(clean_negatives=False))]
-    + [("heldout_strategy", "relabel", CleanSettings(strategy="relabel"))]
-    + [("heldout_k", v, CleanSettings(k=v)) for v in (1, 3, 5, 10)]
+    + [("heldout_clean_positives", False, {"decision.positives": []})]
+    + [("heldout_clean_negatives", False, {"decision.negatives": []})]
+    + [("heldout_strategy", "relabel", RELABEL)]
+    + [("heldout_k", v, {"detectors.aum.k": v}) for v in (1, 3, 5, 10)]
 )
 
 
@@ -52,7 +52,7 @@ def main() -> None:
     p.add_argument("--tag", default="", help="the --tag of the bench_quality.py runs, e.g. --tag=-e30")
     args = p.parse_args()
     base = WORK / "quality" / args.dataset / (args.backbone.replace("/", "_") + args.tag) / f"seed{args.seed}"
-    heldout = heldout_evidence(base, args.dataset)
+    heldout_evidence(base, args.dataset)
     distant, gold = train_docs(args.dataset, "train-ds"), train_docs(args.dataset, "train-gs")
     rows = []
     print("| setting | value | flagged + | FP P/R | flagged - | FN P/R | label F1 after | test F1 |")
@@ -61,7 +61,7 @@ def main() -> None:
     if args.settings:
         grid = [row for row in grid if row[0] in args.settings.split(",")]
     threshold_epochs = Dynamics.from_disk(base / "dyn-threshold").n_epochs
-    for name, value, settings, with_evidence in grid:
+    for name, value, overrides, with_evidence in grid:
         tag = f"{name}-{value}"
         out = base / "sensitivity" / f"{tag}.spacy"
         # the first k epochs of the threshold run are all that k needs (the
@@ -72,14 +72,14 @@ def main() -> None:
             thr_dir = base / f"dyn-threshold-e{needed}"
             if not (thr_dir / "dynamics.npz").exists():
                 train_threshold(args.backbone, base, args.dataset, args.seed, needed, name=f"threshold-e{needed}")
-        with redirect_stdout(io.StringIO()):
-            report = run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
-                               threshold_dir=thr_dir, settings=settings,
-                               heldout_path=heldout if with_evidence else None)
+        overrides = {**(DYNAMICS_ONLY if not with_evidence else {}), **overrides,
+                     "paths.threshold_dynamics": str(thr_dir)}
+        report = clean_corpus(args.dataset, base, out, "default", with_evidence, overrides, quiet=True)
         a = audit(distant, read_docbin(out), gold)
         row = {"setting": name, "value": value, "heldout": with_evidence,
                "flagged_positives": report["flagged_positives"],
-               "flagged_negatives": report["flagged_negatives"], "thresholds": report["thresholds"],
+               "flagged_negatives": report["flagged_negatives"],
+               "thresholds": report["detectors"]["aum"]["thresholds"],
                **{k: round(a[k], 3) for k in ("fp_precision", "fp_recall", "fn_precision", "fn_recall",
                                               "labels_f1_before", "labels_f1_after")}}
         if args.retrain or tag in args.retrain_only.split(","):

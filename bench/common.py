@@ -63,3 +63,25 @@ def wrong_labels(dynamics, dataset: str):
         gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), n_labels)]
         for d, s, e, lab in zip(dynamics.doc, dynamics.start, dynamics.end, dynamics.label)
     ])
+
+
+def clean_corpus(dataset: str, base: Path, out: Path, config: str = "default", evidence: bool = True,
+                 overrides: Dict[str, Any] = None, quiet: bool = False) -> Dict[str, Any]:
+    """`clean` of a seed's runs (noisy dynamics, threshold run, held-out
+    evidence when `evidence`) with a cleaning config and overrides; returns
+    the report."""
+    import io
+    from contextlib import redirect_stdout
+
+    from spacy_dynclean.clean import run_clean
+
+    paths = {"paths.corpus": str(corpus(dataset, "train-ds")), "paths.dynamics": str(base / "dyn-noisy"),
+             "paths.threshold_dynamics": str(base / "dyn-threshold")}
+    if evidence:
+        paths["paths.heldout"] = str(base / "heldout.json")
+    if (base / "folds" / "folds.npz").exists():
+        paths["paths.folds"] = str(base / "folds")
+    if quiet:
+        with redirect_stdout(io.StringIO()):
+            return run_clean(config, out, overrides={**paths, **(overrides or {})})
+    return run_clean(config, out, overrides={**paths, **(overrides or {})})

@@ -7,12 +7,13 @@ entity. A distant entity counts as *flagged* when the cleaned corpus no
 longer has it with the same label; a non-entity span when the cleaned corpus
 ignores it or made it an entity.
 """
-from typing import Dict, List, Set, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Set, Tuple
 
 from spacy.tokens import Doc
 
 from .samples import doc_id, gold_spans, n_candidates
-from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError
+from .util import CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
 
 Ent = Tuple[int, int, str]
 
@@ -35,18 +36,87 @@ def _ents(doc: Doc, spans_key: str) -> Set[Ent]:
     return {(s.start, s.end, s.label_) for s in gold_spans(doc, spans_key)}
 
 
+CHANGE_KINDS = ("retyped", "rebounded", "added")
+
+
+def change_kind(ent: Ent, distant: Set[Ent]) -> str:
+    """A cleaned entity the distant labels lack: the same span re-typed, a
+    span overlapping a distant entity (re-bounded), or a new one (added)."""
+    s, e, _ = ent
+    if any(ds == s and de == e for ds, de, _ in distant):
+        return "retyped"
+    if any(ds < e and s < de for ds, de, _ in distant):
+        return "rebounded"
+    return "added"
+
+
 def _missing_tokens(doc: Doc) -> Set[int]:
     return {t.i for t in doc if t.ent_iob_ == ""}
+
+
+def check_roles(distant: List[Doc], cleaned: List[Doc], gold: List[Doc], names: Tuple[str, str, str],
+                spans_key: str, ignore_key: str) -> None:
+    """Check, as far as the files tell, that they are what they claim: the
+    same sentences; no cleaning marks in the distant or gold file; and the
+    cleaned corpus made from the distant one (a doc `clean` did not change
+    has the distant doc's entities). Errors name the file and doc id."""
+    d_by, c_by, g_by = (_by_id(docs, name) for docs, name in zip((distant, cleaned, gold), names))
+    if set(d_by) != set(g_by):
+        other = sorted(set(d_by) ^ set(g_by))[0]
+        raise DynCleanError(f"{names[2]}: holds other sentences than {names[0]} (first differing doc id {other})")
+    unknown = sorted(set(c_by) - set(d_by))
+    if unknown:
+        raise DynCleanError(f"{names[1]}: doc id {unknown[0]} is not in {names[0]} ({len(unknown)} such docs)")
+    for by, name, role in ((d_by, names[0], "distant"), (g_by, names[2], "gold")):
+        for did, doc in by.items():
+            if ignore_key in doc.spans or doc.user_data.get(CHANGES_KEY):
+                raise DynCleanError(f"{name}: doc {did} was written by `clean`, so this is not the {role} corpus "
+                                    "(are the arguments in the order DISTANT CLEANED GOLD?)")
+    for did, c_doc in c_by.items():
+        d_doc = d_by[did]
+        if [t.text for t in c_doc] != [t.text for t in d_doc]:
+            raise DynCleanError(f"{names[1]}: doc {did} has other tokens than in {names[0]}")
+        if c_doc.user_data.get(CHANGES_KEY) or len(c_doc.spans.get(ignore_key, [])):
+            continue
+        if _ents(c_doc, spans_key) != _ents(d_doc, spans_key):
+            raise DynCleanError(f"{names[1]}: doc {did} was not changed by `clean` but its entities differ from "
+                                f"{names[0]}: was it cleaned from another file, or are distant and gold swapped?")
+
+
+def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: PathLike, *,
+              max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY, skip_if_missing: bool = False
+              ) -> Dict[str, Any]:
+    """Audit the three DocBins and write the JSON to `output`."""
+    from .convert import read_docbin
+    from .outputs import Outputs
+
+    if max_span_length < 1:
+        raise DynCleanError(f"--max-span-length must be at least 1, not {max_span_length}")
+    with Outputs([output], [distant, cleaned, gold]) as outputs:
+        if skip_if_missing and not Path(gold).exists():
+            result: Dict[str, Any] = {"skipped": f"no gold train file at {gold}"}
+        else:
+            docs = [read_docbin(p) for p in (distant, cleaned, gold)]
+            for p, d in zip((distant, gold), (docs[0], docs[2])):
+                if not d:
+                    raise DynCleanError(f"{p}: empty corpus")
+            names = (str(distant), str(cleaned), str(gold))
+            check_roles(*docs, names=names, spans_key=spans_key, ignore_key=DEFAULT_IGNORE_KEY)
+            result = audit(*docs, max_span_length=max_span_length, spans_key=spans_key)
+        write_json(outputs.path(output), result)
+    return result
 
 
 def audit(
     distant: List[Doc], cleaned: List[Doc], gold: List[Doc], *,
     max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY,
     ignore_key: str = DEFAULT_IGNORE_KEY,
-) -> Dict[str, object]:
+) -> Dict[str, Any]:
     """Detection precision/recall and label F1 before and after cleaning.
     Docs are matched by sample id; a doc dropped by `clean` counts as all
-    its samples flagged and all its tokens missing."""
+    its samples flagged and all its tokens missing. `labels_f1_after` counts
+    only the tokens that stay supervised; `labels_f1_all` counts every gold
+    entity (masked or dropped ones are missed), the measure for correction."""
     d_by, c_by, g_by = _by_id(distant, "distant"), _by_id(cleaned, "cleaned"), _by_id(gold, "gold")
     if set(d_by) != set(g_by):
         raise DynCleanError("gold and distant corpora hold different sentences (doc ids differ)")
@@ -58,10 +128,12 @@ def audit(
     too_long = 0
     before_tp = before_pred = before_gold = 0
     after_tp = after_pred = after_gold = 0
+    all_tp = all_pred = 0
+    changes: Dict[str, List[int]] = {kind: [0, 0] for kind in CHANGE_KINDS}  # kind: [count, gold]
     for did, d_doc in d_by.items():
         g_doc = g_by[did]
         if [t.text for t in g_doc] != [t.text for t in d_doc]:
-            raise DynCleanError(f"doc {did}: gold and distant tokens differ")
+            raise DynCleanError(f"doc {did}: gold and distant tokens differ")  # check_roles names the files
         d_ents = _ents(d_doc, spans_key)
         g_ents = {(e.start, e.end, e.label_) for e in g_doc.ents}
         g_spans = {(s, e) for s, e, _ in g_ents}
@@ -98,19 +170,28 @@ def audit(
         before_tp += len(d_ents & g_ents)
         before_pred += len(d_ents)
         before_gold += len(g_ents)
+        all_tp += len(c_ents & g_ents)
+        all_pred += len(c_ents)
+        for ent in c_ents - d_ents:
+            kind = change_kind(ent, d_ents)
+            changes[kind][0] += 1
+            changes[kind][1] += ent in g_ents
         kept_gold = {x for x in g_ents if not missing.intersection(range(x[0], x[1]))}
         after_tp += len(c_ents & kept_gold)
         after_pred += len(c_ents)
         after_gold += len(kept_gold)
     before = prf(before_tp, before_pred, before_gold)
     after = prf(after_tp, after_pred, after_gold)
+    every = prf(all_tp, all_pred, before_gold)
     fp = prf(fp_hit, fp_flag, fp_real)
     fn = prf(fn_hit, fn_flag, fn_real)
     return {
         "fp_precision": fp["precision"], "fp_recall": fp["recall"], "fp_f1": fp["f1"],
         "fn_precision": fn["precision"], "fn_recall": fn["recall"], "fn_f1": fn["f1"],
         "labels_f1_before": before["f1"], "labels_f1_after": after["f1"],
-        "labels_before": before, "labels_after": after,
+        "labels_f1_all": every["f1"], "labels_before": before, "labels_after": after, "labels_all": every,
+        "changes": {kind: {"count": n, "gold": g, "precision": g / n if n else 0.0}
+                    for kind, (n, g) in changes.items()},
         "flagged_positives": fp_flag, "real_false_positives": fp_real, "flagged_real_false_positives": fp_hit,
         "flagged_negatives": fn_flag, "real_false_negatives": fn_real, "flagged_real_false_negatives": fn_hit,
         "gold_spans_too_long": too_long,

@@ -105,6 +105,10 @@ def create_record_dynamics(output_dir: Optional[Path] = None) -> Callable[[Langu
     with the `spacy-dynclean.DynamicsLogger.v1` logger."""
     if output_dir is not None and Path(output_dir).suffix == ".npz":
         raise DynCleanError(f"record_dynamics: output_dir {output_dir} must be a directory")
+    if output_dir is not None:
+        from .training import check_writable_dir
+
+        check_writable_dir(output_dir, "dynamics folder (record_dynamics.output_dir)")
     return RecordDynamics(output_dir)
 
 

@@ -1,245 +1,296 @@
-"""`clean`: dynamics -> scores -> thresholds -> flags -> cleaned corpus + report."""
-import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+"""`clean`: a cleaning config -> evidence -> detectors -> decision -> the
+cleaned corpus, its report and the resolved config, written together.
 
-from spacy.tokens import Doc
-from spacy.vocab import Vocab
+The config works like a `spacy train` config: registered functions,
+`${paths.x}` interpolation and `--section.key value` overrides. `[paths]`
+names the evidence, `[detectors]` holds one section per detector, and
+`[decision]` says which detectors flag which kind and which strategy applies
+the flags. `python -m spacy_dynclean init-config` writes the defaults.
+"""
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy
+from confection import ConfigValidationError
+from spacy.util import registry
+from thinc.api import Config
 from wasabi import msg
 
-from .convert import read_docbin, write_docbin
-from .dynamics import Dynamics
-from .filter import (
-    STRATEGIES, Flags, check_matches, check_pair, clean_docs, flag_samples, majority_warnings, volume_warnings,
-)
-from .heldout import FormEvidence, flag_forms
-from .report import write_report
-from .samples import overlaps_positive
-from .scores import RANKINGS, compute_scores, resolve_k
-from .thresholds import METHODS, Thresholds, from_fraction, from_mixture, from_threshold_samples
-from .util import DynCleanError, PathLike, check_not_input
+from .convert import write_docbin
+from .decision import Decision, Flags, volume_warnings
+from .detectors import Suspicion
+from .evidence import PATH_KEYS, Evidence
+from .outputs import Outputs, os_error
+from .report import markdown_summary
+from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+#: Presets that `init-config` writes; `default` is the dev-evidence default.
+PRESETS = {"default": "clean.cfg"}
 
 
-POSITIVE_SOURCES = ("auto", "dynamics", "heldout", "both")
+def default_config(preset: str = "default") -> Config:
+    """A packaged cleaning config (see `PRESETS`)."""
+    if preset not in PRESETS:
+        raise DynCleanError(f"preset must be one of {sorted(PRESETS)}, not {preset!r}")
+    return Config().from_disk(CONFIG_DIR / PRESETS[preset], interpolate=False)
 
 
-def resolve_positive_source(source: str, has_evidence: bool) -> str:
-    """`auto`: held-out evidence when there is some, else the dynamics. On the
-    CPU backbones measured, dynamics do not rank positives (AUROC below 0.5 on
-    wiki) and their threshold swung from 196 to 581 flags between seeds, while
-    the held-out evidence flagged about 490 at precision 0.97 on every seed."""
-    if source == "auto":
-        return "heldout" if has_evidence else "dynamics"
-    if source in ("heldout", "both") and not has_evidence:
-        raise DynCleanError(f"positive_source {source!r} needs held-out evidence (--heldout)")
-    return source
+def config_error(error: ConfigValidationError, where: str = "", wrapped: bool = False) -> DynCleanError:
+    """One line naming the section and key of the first config error
+    (`wrapped`: the section was resolved as {"x": section})."""
+    errors = getattr(error, "errors", None) or []
+    if errors:
+        first = errors[0]
+        loc = [str(x) for x in first.get("loc", [])][1 if wrapped else 0:]
+        text = str(first.get("msg", "invalid")).replace("at root: ", "")
+        text = text.replace("<class 'float'>", "a number").replace("<class 'int'>", "a whole number")
+        text = text.replace("<class 'str'>", "a string").replace("<class 'bool'>", "true or false")
+        section = ".".join(([where] if where else []) + loc[:-1]) or where
+        key = loc[-1] if loc else ""
+        place = f"[{section}] {key}" if section else key
+        return DynCleanError(f"cleaning config: {place}: {text}")
+    text = " ".join(str(getattr(error, "title", "") or error).split())
+    return DynCleanError(f"cleaning config{' [' + where + ']' if where else ''}: {text}")
 
 
-@dataclass
-class CleanSettings:
-    """How to decide. See the README for why the defaults are the defaults."""
-
-    method: str = "threshold-samples"
-    ranking: str = "aum"
-    k: Union[int, str, None] = "auto"
-    positive_percentile: float = 100.0
-    negative_percentile: float = 75.0
-    per_label: bool = False
-    positive_fraction: float = 0.0
-    negative_fraction: float = 0.0
-    protect_overlaps: bool = True
-    max_label_fraction: Optional[float] = None
-    strategy: str = "remove"
-    clean_positives: bool = True
-    clean_negatives: bool = True
-    # what flags positives: "auto" (held-out evidence when given, else dynamics),
-    # "dynamics", "heldout" or "both"
-    positive_source: str = "auto"
-    # held-out evidence (used only when `clean` gets an evidence file)
-    heldout_min_predicted: int = 1
-    heldout_max_precision: float = 0.0
-    heldout_negatives: bool = True
-    heldout_min_missed_share: float = 0.5
-
-    def validate(self) -> None:
-        if self.method not in METHODS:
-            raise DynCleanError(f"method must be one of {METHODS}, not {self.method!r}")
-        if self.ranking not in RANKINGS:
-            raise DynCleanError(f"ranking must be one of {RANKINGS}, not {self.ranking!r}")
-        if self.strategy not in STRATEGIES:
-            raise DynCleanError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
-        if self.k != "auto" and self.k is not None and (not isinstance(self.k, int) or self.k < 0):
-            raise DynCleanError(f"k must be 'auto', 0 (all epochs) or a positive number, not {self.k!r}")
-        for name in ("positive_percentile", "negative_percentile"):
-            if not 0 <= getattr(self, name) <= 100:
-                raise DynCleanError(f"{name} must be in 0..100, not {getattr(self, name)}")
-        if self.max_label_fraction is not None and not 0 <= self.max_label_fraction <= 1:
-            raise DynCleanError(f"max_label_fraction must be in 0..1, not {self.max_label_fraction}")
-        if self.positive_source not in POSITIVE_SOURCES:
-            raise DynCleanError(f"positive_source must be one of {POSITIVE_SOURCES}, not {self.positive_source!r}")
-        if self.heldout_min_predicted < 1:
-            raise DynCleanError(f"heldout_min_predicted must be at least 1, not {self.heldout_min_predicted}")
-        for name in ("heldout_max_precision", "heldout_min_missed_share"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise DynCleanError(f"{name} must be in 0..1, not {getattr(self, name)}")
+def load_clean_config(config: Union[PathLike, Config, str], overrides: Optional[Dict[str, Any]] = None) -> Config:
+    """The config with overrides applied (not yet interpolated): a path, a
+    `Config`, or a preset name ("default")."""
+    overrides = dict(overrides or {})
+    try:
+        if isinstance(config, Config):
+            cfg = Config(config).copy()
+            cfg = Config(cfg).from_str(cfg.to_str(), overrides=overrides, interpolate=False) if overrides else cfg
+        elif isinstance(config, str) and config in PRESETS and not Path(config).exists():
+            cfg = Config().from_disk(CONFIG_DIR / PRESETS[config], overrides=overrides, interpolate=False)
+        else:
+            path = Path(config)
+            if not path.exists():
+                raise DynCleanError(f"{path}: no such cleaning config")
+            if path.is_dir():
+                raise DynCleanError(f"{path}: is a folder, not a cleaning config file")
+            cfg = Config().from_disk(path, overrides=overrides, interpolate=False)
+    except ConfigValidationError as e:
+        raise config_error(e) from None
+    except UnicodeDecodeError:
+        raise DynCleanError(f"{config}: not a UTF-8 text file (a cleaning config is)") from None
+    except OSError as e:
+        raise os_error(config, e) from None
+    except Exception as e:  # configparser's own errors: one line with the parser's words
+        text = " ".join(str(e).split())
+        raise DynCleanError(f"{config}: not a valid cleaning config ({type(e).__name__}: {text[:300]})") from None
+    for section in ("paths", "detectors", "decision"):
+        if section not in cfg:
+            raise DynCleanError(f"cleaning config: no [{section}] section")
+    return cfg
 
 
-def estimate_thresholds(
-    dynamics: Dynamics, scores: Any, settings: CleanSettings,
-    threshold_dynamics: Optional[Dynamics], k: Optional[int] = None, has_evidence: bool = False,
-) -> Thresholds:
-    """Thresholds by `settings.method`; `k` is the resolved number of epochs
-    (default: resolved from the settings). The positive threshold is off when
-    positives are flagged by held-out evidence alone."""
-    k = resolve_k(dynamics, settings.k) if k is None else k
-    candidates = dynamics.candidates
-    if settings.method == "threshold-samples":
-        if threshold_dynamics is None:
-            raise DynCleanError("method 'threshold-samples' needs --threshold-dynamics (a threshold-sample run)")
-        if threshold_dynamics.n_epochs < k:
-            raise DynCleanError(
-                f"the threshold run recorded {threshold_dynamics.n_epochs} epochs, but k={k} "
-                "epochs are averaged: train it for at least k epochs"
-            )
-        thresholds = from_threshold_samples(
-            threshold_dynamics, k=k, positive_percentile=settings.positive_percentile,
-            negative_percentile=settings.negative_percentile, per_label=settings.per_label,
-            ranking=settings.ranking,
-        )
-    elif settings.method == "mixture":
-        thresholds = from_mixture(scores, dynamics.positive, candidates)
-    else:
-        thresholds = from_fraction(
-            scores, dynamics.positive, candidates, positive_fraction=settings.positive_fraction,
-            negative_fraction=settings.negative_fraction,
-        )
-    if not settings.clean_positives or resolve_positive_source(settings.positive_source, has_evidence) == "heldout":
-        thresholds.positive = float("-inf")
-        thresholds.positive_per_label = {}
-    if not settings.clean_negatives:
-        thresholds.negative = float("-inf")
-    return thresholds
+def resolve_section(cfg: Config, path: Tuple[str, ...]) -> Tuple[Any, Dict[str, Any]]:
+    """Resolve and fill one registered section; errors name it."""
+    where = ".".join(path)
+    block: Any = cfg
+    for key in path:
+        block = block[key]
+    if not isinstance(block, dict) or not any(k.startswith("@") for k in block):
+        raise DynCleanError(f"cleaning config: [{where}] is not a registered function (no @misc = \"...\")")
+    try:
+        filled = registry.fill({"x": block}, validate=True)["x"]
+        resolved = registry.resolve({"x": block}, validate=True)["x"]
+    except ConfigValidationError as e:
+        raise config_error(e, where, wrapped=True) from None
+    except DynCleanError as e:
+        raise DynCleanError(f"cleaning config: [{where}] {e}") from None
+    except Exception as e:  # an unknown function name (catalogue.RegistryError) and the like
+        text = " ".join(str(e).split())
+        if "Could not find function" in text:
+            text = text.split(" If you're using")[0] + " (a typo, or your --code not given?)"
+        raise DynCleanError(f"cleaning config: [{where}] {text[:300]}") from None
+    return resolved, filled
 
 
-def add_heldout_flags(
-    dynamics: Dynamics, docs: List[Doc], evidence: FormEvidence, flags: Flags, settings: CleanSettings,
-) -> Dict[str, Any]:
-    """Add the samples flagged by held-out evidence to `flags` (in place);
-    return what they added, for the report."""
-    pos, neg = flag_forms(
-        dynamics, docs, evidence, min_predicted=settings.heldout_min_predicted,
-        max_precision=settings.heldout_max_precision,
-        negatives=settings.heldout_negatives and settings.clean_negatives,
-        min_missed_share=settings.heldout_min_missed_share,
-    )
-    candidate = dynamics.candidates
-    use_positives = resolve_positive_source(settings.positive_source, True) != "dynamics"
-    pos &= candidate & settings.clean_positives & use_positives
-    neg &= candidate
-    if settings.protect_overlaps and neg.any():
-        neg &= ~overlaps_positive(dynamics.doc, dynamics.start, dynamics.end, dynamics.positive)
-    added_pos = int((pos & ~flags.positive).sum())
-    added_neg = int((neg & ~flags.negative).sum())
-    flags.positive |= pos
-    flags.negative |= neg
-    warned = {label for label in dynamics.labels if any(w.startswith(f"{label}:") for w in flags.warnings)}
-    flags.warnings += majority_warnings(dynamics, flags.positive, skip=warned)
-    msg.info(f"Held-out evidence ({evidence.docs:,} dev docs) flagged {int(pos.sum()):,} positives "
-             f"({added_pos:,} new) and {int(neg.sum()):,} negatives ({added_neg:,} new)")
-    return {
-        "evidence": evidence.meta, "dev_docs": evidence.docs,
-        "wrong_forms": len(evidence.wrong_forms(settings.heldout_min_predicted, settings.heldout_max_precision)),
-        "missed_forms": len(evidence.missed_forms(min_missed_share=settings.heldout_min_missed_share)),
-        "flagged_positives": int(pos.sum()), "flagged_negatives": int(neg.sum()),
-        "added_positives": added_pos, "added_negatives": added_neg,
-    }
+def resolve_clean_config(cfg: Config) -> Tuple[Dict[str, Any], Config]:
+    """Interpolate, resolve and fill: returns the resolved parts (paths,
+    evidence settings, detectors, decision) and the filled config."""
+    try:
+        interpolated = Config(cfg).interpolate()
+    except ConfigValidationError as e:
+        raise config_error(e) from None
+    except Exception as e:
+        raise DynCleanError(f"cleaning config: {' '.join(str(e).split())[:300]}") from None
+    filled = Config(interpolated).copy()
+    paths = dict(interpolated["paths"])
+    evidence = dict(interpolated.get("evidence", {}))
+    unknown = set(evidence) - {"max_span_length", "spans_key", "ignore_key"}
+    if unknown:
+        raise DynCleanError(f"cleaning config: [evidence] {sorted(unknown)[0]}: unknown setting")
+    detectors: Dict[str, Any] = {}
+    for name in interpolated["detectors"]:
+        detectors[name], filled["detectors"][name] = resolve_section(interpolated, ("detectors", name))
+    if isinstance(interpolated["decision"].get("strategy"), dict):  # its own errors name it
+        resolve_section(interpolated, ("decision", "strategy"))
+    decision, filled["decision"] = resolve_section(interpolated, ("decision",))
+    if not isinstance(decision, Decision):
+        raise DynCleanError("cleaning config: [decision] must be a registered decision "
+                            "(e.g. spacy-dynclean.decision.v1)")
+    for key, names in (("positives", decision.positives), ("negatives", decision.negatives)):
+        for name in names:
+            if name not in detectors:
+                raise DynCleanError(f"cleaning config: [decision] {key}: no detector {name!r} in [detectors] "
+                                    f"(there are: {', '.join(detectors) or 'none'})")
+    return {"paths": paths, "evidence": evidence, "detectors": detectors, "decision": decision}, filled
 
 
-def run_clean(
-    corpus_path: PathLike, dynamics_dir: PathLike, output_path: PathLike, *,
-    threshold_dir: Optional[PathLike] = None, report_path: Optional[PathLike] = None,
-    settings: Optional[CleanSettings] = None, heldout_path: Optional[PathLike] = None,
-) -> Dict[str, Any]:
-    """Clean `corpus_path` with the dynamics of a run on it (and, when
-    `heldout_path` is given, the held-out evidence of that run's pipeline on
-    a gold dev set); write the cleaned DocBin and the report (JSON +
-    Markdown). Nothing is written when an input is wrong."""
-    settings = settings or CleanSettings()
-    settings.validate()
-    check_not_input(output_path, corpus_path)
-    report_path = Path(report_path) if report_path else Path(output_path).with_suffix(".report.json")
-    check_not_input(report_path, corpus_path)
-    t0 = time.time()
-    dynamics = Dynamics.from_disk(dynamics_dir)
-    threshold_dynamics = Dynamics.from_disk(threshold_dir) if threshold_dir else None
-    evidence = FormEvidence.from_disk(heldout_path) if heldout_path else None
-    if threshold_dynamics is not None:
-        check_pair(dynamics, threshold_dynamics)
-    docs = read_docbin(corpus_path, Vocab())
-    if not docs:
-        raise DynCleanError(f"{corpus_path}: empty corpus")
-    check_matches(dynamics, docs, str(corpus_path))
-    msg.info(f"Loaded {len(docs):,} docs and {len(dynamics):,} samples x {dynamics.n_epochs} epochs "
-             f"({time.time() - t0:.1f}s)")
-    k = resolve_k(dynamics, settings.k)
-    sample_scores = compute_scores(dynamics, k)
-    scores = sample_scores.ranking(settings.ranking)
-    positive_source = resolve_positive_source(settings.positive_source, evidence is not None)
-    thresholds = estimate_thresholds(dynamics, scores, settings, threshold_dynamics, k, evidence is not None)
-    flags = flag_samples(
-        dynamics, scores, thresholds, protect_overlaps=settings.protect_overlaps,
-        max_label_fraction=settings.max_label_fraction,
-    )
-    heldout_report: Optional[Dict[str, Any]] = None
-    if evidence is not None:
-        heldout_report = add_heldout_flags(dynamics, docs, evidence, flags, settings)
-    msg.info(f"Flagged {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
-             f"({time.time() - t0:.1f}s)")
-    cleaned, stats = clean_docs(docs, dynamics, flags, strategy=settings.strategy, k=k)
-    flags.warnings += volume_warnings(dynamics, flags, stats)
-    if not cleaned:
-        raise DynCleanError("cleaning would drop every doc: nothing written")
-    write_docbin(cleaned, output_path)
-    per_label = {
-        label: {
-            "positives": int(((dynamics.label == j) & dynamics.positive & ~dynamics.threshold).sum()),
-            "flagged": int(((dynamics.label == j) & flags.positive).sum()),
+def run_detectors(evidence: Evidence, detectors: Dict[str, Any], names: List[str]) -> Dict[str, Suspicion]:
+    """Call each detector the decision reads; errors name its section."""
+    out: Dict[str, Suspicion] = {}
+    n = len(evidence.samples)
+    for name in names:
+        if name not in detectors:
+            continue  # the decision names it: Decision.flag says so
+        start = time.time()
+        try:
+            suspicion = detectors[name](evidence)
+            Suspicion.check(suspicion, n)
+        except DynCleanError as e:
+            text = str(e)
+            raise DynCleanError(text if text.startswith("[") else f"[detectors.{name}] {text}") from None
+        msg.info(f"detectors.{name}: {int(suspicion.positive.sum()):,} positives and "
+                 f"{int(suspicion.negative.sum()):,} negatives flagged ({time.time() - start:.1f}s)")
+        out[name] = suspicion
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def build_report(evidence: Evidence, suspicions: Dict[str, Suspicion], flags: Flags, stats: Any,
+                 decision: Decision, *, output: Path, config_text: str, config_path: str,
+                 overrides: Dict[str, Any], seconds: float) -> Dict[str, Any]:
+    samples = evidence.samples
+    real = ~samples.threshold
+    candidate = samples.candidates
+    detectors = {}
+    for name, s in suspicions.items():
+        detectors[name] = {
+            "flagged_positives": int((s.positive & candidate & samples.positive).sum()),
+            "flagged_negatives": int((s.negative & candidate & ~samples.positive).sum()),
+            "proposals": len(s.proposals),
+            **_jsonable(s.details),
         }
-        for j, label in enumerate(dynamics.labels)
+    per_label = {
+        label: {"positives": int(((samples.label == j) & samples.positive & real).sum()),
+                "flagged": int(((samples.label == j) & flags.positive).sum())}
+        for j, label in enumerate(samples.labels)
     }
-    real = ~dynamics.threshold
-    report: Dict[str, Any] = {
-        "input": str(corpus_path),
-        "output": str(output_path),
-        "dynamics": str(dynamics_dir),
-        "threshold_dynamics": str(threshold_dir) if threshold_dir else None,
+    return {
+        "input": str(evidence.corpus),
+        "output": str(output),
+        "config": config_path,
+        "overrides": _jsonable(overrides),
+        "paths": evidence.paths,
         "samples": int(real.sum()),
-        "positives": int((dynamics.positive & real).sum()),
-        "negatives": int((~dynamics.positive & real).sum()),
-        "threshold_samples": int(threshold_dynamics.threshold.sum()) if threshold_dynamics is not None
-        else int(dynamics.threshold.sum()),
-        "epochs_recorded": dynamics.n_epochs,
-        "k": sample_scores.k,
-        "ranking": settings.ranking,
-        "thresholds": thresholds.to_dict(),
+        "positives": int((samples.positive & real).sum()),
+        "negatives": int((~samples.positive & real).sum()),
+        "epochs_recorded": samples.n_epochs,
+        "threshold_samples": int(evidence.threshold.threshold.sum()) if evidence.threshold is not None else 0,
+        "detectors": detectors,
+        "decision": {"positives": decision.positives, "negatives": decision.negatives,
+                     "positive_rule": decision.positive_rule, "negative_rule": decision.negative_rule},
         "flagged_positives": int(flags.positive.sum()),
         "flagged_negatives": int(flags.negative.sum()),
         "protected_negatives": flags.protected_negatives,
-        "heldout": heldout_report,
-        "positive_source": positive_source if settings.clean_positives else None,
         "per_label": per_label,
-        "strategy": settings.strategy,
-        **asdict(stats),
-        "gold_spans_too_long": int(dynamics.meta.get("gold_spans_too_long", 0)),
-        "settings": asdict(settings),
+        "strategy": getattr(stats, "strategy", None),
+        **_jsonable(stats),
+        "entities_too_long": int(samples.meta.get("gold_spans_too_long", 0)),
         "warnings": flags.warnings,
-        "seconds": round(time.time() - t0, 2),
+        "flagged_rows": {"positives": numpy.nonzero(flags.positive)[0].tolist(),
+                         "negatives": numpy.nonzero(flags.negative)[0].tolist()},
+        "resolved_config": config_text,
+        "seconds": round(seconds, 2),
     }
-    md = write_report(report, report_path)
-    msg.good(f"Wrote {stats.docs_out:,} docs to {output_path} ({stats.docs_dropped} dropped); "
-             f"report: {report_path}, {md} ({time.time() - t0:.1f}s)")
+
+
+def clean_outputs(output: PathLike, report_path: Optional[PathLike] = None) -> Tuple[Path, Path, Path, Path]:
+    """The files a cleaning writes: the corpus, the JSON report (default
+    OUTPUT.report.json), its Markdown twin and the resolved config."""
+    output = Path(output)
+    report = Path(report_path) if report_path else output.with_suffix(".report.json")
+    return output, report, report.with_suffix(".md"), output.with_suffix(".cfg")
+
+
+def run_clean(
+    config: Union[PathLike, Config, str], output: PathLike, *, overrides: Optional[Dict[str, Any]] = None,
+    report_path: Optional[PathLike] = None, code_path: Optional[PathLike] = None,
+) -> Dict[str, Any]:
+    """Clean the corpus of a cleaning config (a path, a `Config` or a preset
+    name) with `--section.key` style `overrides`; write the cleaned DocBin
+    `output`, its report (JSON and Markdown) and the resolved config
+    together. Nothing is written when anything is wrong; returns the report."""
+    t0 = time.time()
+    overrides = dict(overrides or {})
+    cfg = load_clean_config(config, overrides)
+    parts, filled = resolve_clean_config(cfg)
+    paths = parts["paths"]
+    out, report_json, report_md, config_out = clean_outputs(output, report_path)
+    config_inputs = [config] if not isinstance(config, Config) and Path(str(config)).exists() else []
+    inputs = [paths.get(k) for k in PATH_KEYS] + config_inputs + ([code_path] if code_path else [])
+    with Outputs([out, report_json, report_md, config_out], inputs) as outputs:
+        settings = parts["evidence"]
+        evidence = Evidence.load(
+            paths, max_span_length=int(settings.get("max_span_length", 8)),
+            spans_key=str(settings.get("spans_key", DEFAULT_SPANS_KEY)),
+            ignore_key=str(settings.get("ignore_key", DEFAULT_IGNORE_KEY)),
+        )
+        msg.info(f"Loaded {len(evidence.docs):,} docs and {len(evidence.samples):,} samples x "
+                 f"{evidence.samples.n_epochs} epochs ({time.time() - t0:.1f}s)")
+        decision: Decision = parts["decision"]
+        suspicions = run_detectors(evidence, parts["detectors"], decision.detectors)
+        flags = decision.flag(evidence, suspicions)
+        msg.info(f"Decided: {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
+                 f"flagged ({time.time() - t0:.1f}s)")
+        try:
+            cleaned, stats = decision.strategy(evidence, flags, suspicions)
+        except DynCleanError as e:
+            text = str(e)
+            raise DynCleanError(text if text.startswith("[") else f"[decision.strategy] {text}") from None
+        flags.warnings += volume_warnings(
+            evidence.samples, flags, stats.docs_in, stats.docs_dropped,
+            max_negative_share=decision.max_negative_share, max_dropped_share=decision.max_dropped_share)
+        if not cleaned:
+            raise DynCleanError("cleaning would drop every doc: nothing written")
+        config_text = filled.to_str()
+        report = build_report(
+            evidence, suspicions, flags, stats, decision, output=out, config_text=config_text,
+            config_path=str(config) if not isinstance(config, Config) else "<Config>", overrides=overrides,
+            seconds=time.time() - t0,
+        )
+        try:
+            write_docbin(cleaned, outputs.path(out))
+            from .util import write_json
+
+            write_json(outputs.path(report_json), report)
+            outputs.path(report_md).write_text(markdown_summary(report), encoding="utf8")
+            outputs.path(config_out).write_text(config_text, encoding="utf8")
+        except OSError as e:
+            raise os_error(out.parent, e) from None
+        outputs.commit()
+    msg.good(f"Wrote {stats.docs_out:,} docs to {out} ({stats.docs_dropped} dropped); report: {report_json}, "
+             f"{report_md}; config: {config_out} ({time.time() - t0:.1f}s)")
     for w in flags.warnings:
         msg.warn(w)
     return report
-

@@ -1,23 +1,30 @@
-"""`python -m spacy_dynclean ...`: convert, clean, audit, report.
+"""`python -m spacy_dynclean ...`: convert, train, heldout, clean, audit,
+report, compare and the helpers of the project.
 
-Every command turns a `DynCleanError` (bad input, mismatched files) into one
-line on stderr and exit code 1, without a traceback.
+Every command turns a bad input, an operating-system error or an
+interruption into one line on stderr and exit code 1 (130 / 143 for SIGINT /
+SIGTERM), without a traceback, and leaves no partial output.
 """
+import errno
 import functools
+import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
 
-from .clean import CleanSettings
-from .util import DEFAULT_SPANS_KEY, DynCleanError, check_not_input
+from .util import DEFAULT_SPANS_KEY, DynCleanError
 
+# rich_markup_mode=None: click's plain help, which wraps instead of truncating
+# long option names in an 80-column terminal ("--threshold-dynami…").
 app = typer.Typer(
-    name="spacy_dynclean", add_completion=False, no_args_is_help=True,
+    name="spacy_dynclean", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Clean distantly supervised NER data by its training dynamics.",
 )
+EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 @app.callback()
@@ -25,16 +32,88 @@ def _group() -> None:
     """Clean distantly supervised NER data by its training dynamics."""
 
 
+def fail(text: str, code: int = 1) -> None:
+    typer.echo(f"✘ {' '.join(str(text).split())}", err=True)  # one line, never wrapped
+    sys.exit(code)
+
+
 def handle_errors(func: Callable) -> Callable:
+    """One line for every error a user can cause; a traceback only with
+    SPACY_DYNCLEAN_DEBUG=1."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except DynCleanError as e:
-            typer.echo(f"✘ {e}", err=True)  # one line, never wrapped
-            sys.exit(1)
+            fail(str(e))
+        except SystemExit as e:
+            if isinstance(e.code, int) and e.code > 128:  # SIGTERM / SIGINT during a write
+                fail(f"interrupted (signal {e.code - 128}): nothing was written", e.code)
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted: nothing was written", 130)
+        except MemoryError:
+            fail("out of memory: nothing was written")
+        except OSError as e:
+            if os.environ.get("SPACY_DYNCLEAN_DEBUG"):
+                raise
+            name = errno.errorcode.get(e.errno or 0, "")
+            where = e.filename or "a file"
+            fail(f"{where}: {e.strerror or e}" + (" (free some disk space)" if name == "ENOSPC" else ""))
+        except Exception as e:
+            if os.environ.get("SPACY_DYNCLEAN_DEBUG"):
+                raise
+            fail(f"unexpected error ({type(e).__name__}: {e}); run with SPACY_DYNCLEAN_DEBUG=1 for the traceback "
+                 "and report it")
 
     return wrapper
+
+
+def parse_overrides(args: List[str]) -> Dict[str, Any]:
+    """`--section.key value` (or `--section.key=value`) pairs, values parsed
+    as JSON where they can be, as `spacy train` does; one line for a bad one."""
+    import srsly
+
+    args = list(args)
+    result: Dict[str, Any] = {}
+    while args:
+        opt = args.pop(0)
+        if not opt.startswith("--"):
+            raise DynCleanError(
+                f"unexpected argument {opt!r}: give CONFIG OUTPUT, then overrides as --section.key value "
+                "(the corpus and dynamics are --paths.corpus, --paths.dynamics, ...)")
+        name = opt[2:]
+        if "=" in name:
+            name, value = name.split("=", 1)
+        elif not args or args[0].startswith("--"):
+            value = "true"
+        else:
+            value = args.pop(0)
+        if "." not in name:
+            raise DynCleanError(f"unknown option {opt}: a config override names a section, as --section.key value")
+        try:
+            result[name] = srsly.json_loads(value)
+        except ValueError:
+            result[name] = str(value)
+    return result
+
+
+def import_user_code(code: Optional[Path]) -> None:
+    """Import a Python file that registers functions (`--code`), as spaCy does."""
+    if code is None:
+        return
+    import importlib.util
+
+    if not code.exists() or code.is_dir():
+        raise DynCleanError(f"{code}: no such Python file (--code)")
+    try:
+        spec = importlib.util.spec_from_file_location("dynclean_user_code", str(code))
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules["dynclean_user_code"] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except Exception as e:
+        raise DynCleanError(f"{code}: the code does not import ({type(e).__name__}: {e})") from None
 
 
 @app.command("convert")
@@ -57,47 +136,61 @@ def convert_cli(
     msg.good(f"Wrote {stats.docs} docs with {stats.entities} entities to {output_path}")
 
 
-@app.command("clean")
+@app.command("convert-dir")
+@handle_errors
+def convert_dir_cli(
+    input_dir: Path = typer.Argument(..., help="Folder with train-ds, train-gs, dev, test (.json, .jsonl or CoNLL)"),
+    output_dir: Path = typer.Argument(..., help="Folder for the .spacy files"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (counted) instead of failing"),
+) -> None:
+    """Convert every split of a DS-NER dataset folder (train-gs is optional);
+    the DocBins are written together once every split converted."""
+    from .convert import SPLITS, convert_dir
+
+    stats = convert_dir(input_dir, output_dir, skip_invalid=skip_invalid)
+    for split in SPLITS:
+        if split not in stats:
+            msg.info(f"{input_dir}: no {split} file: skipped")
+            continue
+        s = stats[split]
+        skipped = f", {len(s.skipped)} records skipped" if s.skipped else ""
+        msg.good(f"{split} -> {output_dir / (split + '.spacy')}: {s.docs} docs{skipped}")
+
+
+@app.command("clean", context_settings=EXTRA_ARGS)
 @handle_errors
 def clean_cli(
-    corpus: Path = typer.Argument(..., help="Training DocBin the dynamics were recorded on (never modified)"),
-    dynamics: Path = typer.Argument(..., help="Dynamics directory of the run without threshold samples"),
-    output: Path = typer.Argument(..., help="Cleaned DocBin to write"),
-    threshold_dynamics: Optional[Path] = typer.Option(None, "--threshold-dynamics", "-t", help="Dynamics directory of the threshold-sample run"),
-    report: Optional[Path] = typer.Option(None, "--report", help="JSON report (default: OUTPUT.report.json, plus .md)"),
-    method: str = typer.Option(CleanSettings.method, "--method", help="threshold-samples, mixture or fraction"),
-    ranking: str = typer.Option(CleanSettings.ranking, "--ranking", help="aum, confidence or correctness"),
-    k: str = typer.Option(str(CleanSettings.k), "--k", help="Epochs averaged: auto (end of early learning), 0 (all) or N"),
-    positive_percentile: float = typer.Option(CleanSettings.positive_percentile, "--pos-percentile", help="Percentile of positive threshold samples"),
-    negative_percentile: float = typer.Option(CleanSettings.negative_percentile, "--neg-percentile", help="Percentile of negative threshold samples"),
-    per_label: bool = typer.Option(CleanSettings.per_label, "--per-label/--no-per-label", help="Per-label thresholds for positives"),
-    positive_fraction: float = typer.Option(CleanSettings.positive_fraction, "--pos-fraction", help="method=fraction: share of positives to flag"),
-    negative_fraction: float = typer.Option(CleanSettings.negative_fraction, "--neg-fraction", help="method=fraction: share of negatives to flag"),
-    protect_overlaps: bool = typer.Option(CleanSettings.protect_overlaps, "--protect-overlaps/--no-protect-overlaps", help="Never flag a negative that overlaps a distant entity"),
-    max_label_fraction: Optional[float] = typer.Option(CleanSettings.max_label_fraction, "--max-label-fraction", help="Cap on the flagged share of a label's positives"),
-    strategy: str = typer.Option(CleanSettings.strategy, "--strategy", help="remove (mask) or relabel (use the model's stable prediction)"),
-    clean_positives: bool = typer.Option(CleanSettings.clean_positives, "--positives/--no-positives", help="Flag positives (suspected false positives)"),
-    clean_negatives: bool = typer.Option(CleanSettings.clean_negatives, "--negatives/--no-negatives", help="Flag negatives (suspected missed entities)"),
-    positive_source: str = typer.Option(CleanSettings.positive_source, "--positive-source", help="What flags positives: auto (held-out evidence when given, else dynamics), dynamics, heldout or both"),
-    heldout: Optional[Path] = typer.Option(None, "--heldout", help="Held-out evidence JSON (from the `heldout` command) to flag systematic errors by surface form"),
-    heldout_min_predicted: int = typer.Option(CleanSettings.heldout_min_predicted, "--heldout-min-predicted", help="A form must be predicted this often on dev to be judged"),
-    heldout_max_precision: float = typer.Option(CleanSettings.heldout_max_precision, "--heldout-max-precision", help="Flag positives of forms whose dev precision is at most this"),
-    heldout_negatives: bool = typer.Option(CleanSettings.heldout_negatives, "--heldout-negatives/--no-heldout-negatives", help="Also flag non-entity spans whose text is a dev entity the model missed"),
+    ctx: typer.Context,
+    config: str = typer.Argument(..., help="Cleaning config (e.g. configs/clean.cfg), or a preset name"),
+    output: Path = typer.Argument(..., help="Cleaned DocBin to write (OUTPUT.report.json/.md and OUTPUT.cfg beside)"),
+    report: Optional[Path] = typer.Option(None, "--report", help="JSON report path (default OUTPUT.report.json)"),
+    code: Optional[Path] = typer.Option(None, "--code", help="Python file that registers your own detectors"),
 ) -> None:
-    """Flag suspect samples by their dynamics and write a cleaned DocBin and a report."""
+    """Flag suspect labels as a cleaning config says and write the cleaned
+    corpus, its report and the resolved config. Settings are overridden as in
+    `spacy train`: --paths.corpus train.spacy --detectors.aum.k 2 ..."""
     from .clean import run_clean
 
-    settings = CleanSettings(
-        method=method, ranking=ranking, k=parse_k(k), positive_percentile=positive_percentile,
-        negative_percentile=negative_percentile, per_label=per_label,
-        positive_fraction=positive_fraction, negative_fraction=negative_fraction,
-        protect_overlaps=protect_overlaps, max_label_fraction=max_label_fraction,
-        strategy=strategy, clean_positives=clean_positives, clean_negatives=clean_negatives,
-        heldout_min_predicted=heldout_min_predicted, heldout_max_precision=heldout_max_precision,
-        heldout_negatives=heldout_negatives, positive_source=positive_source,
-    )
-    run_clean(corpus, dynamics, output, threshold_dir=threshold_dynamics, report_path=report, settings=settings,
-              heldout_path=heldout)
+    overrides = parse_overrides(ctx.args)
+    import_user_code(code)
+    run_clean(config, output, overrides=overrides, report_path=report, code_path=code)
+
+
+@app.command("init-config")
+@handle_errors
+def init_config_cli(
+    output: Path = typer.Argument(..., help="Cleaning config to write"),
+    preset: str = typer.Option("default", "--preset", "-p", help="Which default config"),
+) -> None:
+    """Write a packaged cleaning config, every setting commented."""
+    from .clean import CONFIG_DIR, PRESETS
+    from .outputs import one_output
+
+    if preset not in PRESETS:
+        raise DynCleanError(f"--preset must be one of {', '.join(sorted(PRESETS))}, not {preset!r}")
+    with one_output(output) as tmp:
+        tmp.write_text((CONFIG_DIR / PRESETS[preset]).read_text(encoding="utf8"), encoding="utf8")
+    msg.good(f"Wrote the {preset} cleaning config to {output}")
 
 
 @app.command("heldout")
@@ -108,20 +201,11 @@ def heldout_cli(
     output: Path = typer.Argument(..., help="Evidence JSON to write"),
     spans_key: str = typer.Option("sc", "--spans-key", help="Span group of the dev entities (falls back to doc.ents)"),
 ) -> None:
-    """Count, per surface form, how the pipeline's predictions on a gold dev set fare:
-    evidence for `clean --heldout` about systematic distant errors."""
+    """Count, per surface form, how the pipeline's predictions on a gold dev
+    set fare: evidence about systematic distant errors for the cleaning config."""
     from .heldout import run_heldout
 
     run_heldout(model, dev, output, spans_key=spans_key)
-
-
-def parse_k(value: str) -> Union[int, str]:
-    if value == "auto":
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise DynCleanError(f"--k must be 'auto', 0 or a positive number, not {value!r}") from None
 
 
 @app.command("audit")
@@ -132,27 +216,17 @@ def audit_cli(
     gold: Path = typer.Argument(..., help="Gold-label DocBin of the same sentences"),
     output: Path = typer.Option(..., "--output", "-o", help="JSON file to write"),
     max_span_length: int = typer.Option(8, "--max-span-length", help="Longest candidate span"),
-    spans_key: str = typer.Option(DEFAULT_SPANS_KEY, "--spans-key"),
-    skip_if_missing: bool = typer.Option(False, "--skip-if-missing", help="No gold file: write a 'skipped' note and exit 0"),
+    spans_key: str = typer.Option(DEFAULT_SPANS_KEY, "--spans-key", help="Span group of the entities"),
+    skip_if_missing: bool = typer.Option(False, "--skip-if-missing", help="No gold file: write a 'skipped' note"),
 ) -> None:
     """Compare distant, cleaned and gold labels of the same sentences."""
-    from .audit import audit
-    from .convert import read_docbin
-    from .util import write_json_atomic
+    from .audit import run_audit
 
-    if skip_if_missing and not gold.exists():
-        reason = f"no gold train file at {gold}"
-        write_json_atomic(output, {"skipped": reason})
-        msg.info(f"Audit skipped: {reason}")
+    result = run_audit(distant, cleaned, gold, output, max_span_length=max_span_length, spans_key=spans_key,
+                       skip_if_missing=skip_if_missing)
+    if result.get("skipped"):
+        msg.info(f"Audit skipped: {result['skipped']}")
         return
-    for p in (distant, cleaned, gold):
-        check_not_input(output, p)
-    docs = [read_docbin(p) for p in (distant, cleaned, gold)]
-    for p, d in zip((distant, gold), (docs[0], docs[2])):
-        if not d:
-            raise DynCleanError(f"{p}: empty corpus")
-    result = audit(*docs, max_span_length=max_span_length, spans_key=spans_key)
-    write_json_atomic(output, result)
     msg.table(
         [
             ("false positives found", f"{result['fp_precision']:.3f}", f"{result['fp_recall']:.3f}",
@@ -162,39 +236,48 @@ def audit_cli(
         ],
         header=("detection", "precision", "recall", "counts"),
     )
-    msg.info(f"label F1 vs gold: distant {result['labels_f1_before']:.3f} -> cleaned {result['labels_f1_after']:.3f}")
+    msg.info(f"label F1 vs gold: distant {result['labels_f1_before']:.3f} -> cleaned {result['labels_f1_after']:.3f} "
+             f"(supervised tokens), {result['labels_f1_all']:.3f} (all tokens, masked = missing)")
     msg.good(f"Wrote {output}")
 
 
 @app.command("report")
 @handle_errors
 def report_cli(
-    dynamics: Path = typer.Argument(..., help="Dynamics directory"),
-    output_dir: Path = typer.Argument(..., help="Folder for the PNGs"),
-    threshold_dynamics: Optional[Path] = typer.Option(None, "--threshold-dynamics", "-t"),
-    clean_report: Optional[Path] = typer.Option(None, "--clean-report", help="JSON report of clean, for the threshold lines"),
-    k: Optional[int] = typer.Option(None, "--k", help="Epochs averaged"),
+    dynamics: Path = typer.Argument(..., help="Dynamics folder"),
+    output_dir: Path = typer.Argument(..., help="Folder for aum_histograms.png and data_map.png"),
+    threshold_dynamics: Optional[Path] = typer.Option(None, "--threshold-dynamics", "-t", help="Threshold run"),
+    clean_report: Optional[Path] = typer.Option(None, "--clean-report", help="JSON report of clean: thresholds, flags"),
+    k: Optional[int] = typer.Option(None, "--k", help="Epochs averaged (default: the clean report's, else all)"),
 ) -> None:
-    """Draw AUM histograms (real vs threshold samples, with thresholds) and a data map."""
-    import srsly
-
+    """Draw AUM histograms (real vs threshold samples, with the thresholds) and
+    a data map (kept vs flagged samples)."""
     from .dynamics import Dynamics
+    from .outputs import Outputs
     from .report import plot_dynamics
+    from .util import read_json
 
     dyn = Dynamics.from_disk(dynamics)
     thr = Dynamics.from_disk(threshold_dynamics) if threshold_dynamics else None
-    thresholds = None
+    data: Optional[Dict[str, Any]] = None
     if clean_report is not None:
-        if not clean_report.exists():
-            raise DynCleanError(f"{clean_report}: no such file")
-        try:
-            data = srsly.read_json(clean_report)
-            thresholds = data["thresholds"]
-            k = k if k is not None else data.get("k")
-        except (ValueError, KeyError) as e:
-            raise DynCleanError(f"{clean_report}: not a clean report ({e})") from None
-    paths = plot_dynamics(dyn, output_dir, threshold_dynamics=thr, thresholds=thresholds, k=k)
-    for path in paths.values():
+        loaded = read_json(clean_report, "clean report")
+        if not isinstance(loaded, dict) or "detectors" not in loaded or "flagged_rows" not in loaded:
+            raise DynCleanError(f"{clean_report}: not a clean report (no detectors or flagged rows)")
+        data = loaded
+        if k is None:
+            k = next((d.get("k") for d in data["detectors"].values() if d.get("k")), None)
+        n_rows = max((max(v, default=-1) for v in data["flagged_rows"].values()), default=-1)
+        if n_rows >= len(dyn):
+            raise DynCleanError(f"{clean_report}: flags rows beyond the {len(dyn):,} samples of {dynamics}")
+    if k is not None and not 1 <= k <= dyn.n_epochs:
+        raise DynCleanError(f"--k must be in 1..{dyn.n_epochs} (the epochs recorded in {dynamics}), not {k}")
+    finals = [output_dir / "aum_histograms.png", output_dir / "data_map.png"]
+    inputs = [dynamics, threshold_dynamics, clean_report]
+    with Outputs(finals, inputs) as outputs:
+        plot_dynamics(dyn, outputs.path(finals[0]), outputs.path(finals[1]), threshold_dynamics=thr,
+                      clean_report=data, k=k)
+    for path in finals:
         msg.good(f"Wrote {path}")
 
 
@@ -205,7 +288,7 @@ def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, D
     """Config file and overrides for a backbone: `cnn`, `minilm`, or any
     Hugging Face model name or path (the GPU transformer config)."""
     if component not in ("dynclean_ner", "ner"):
-        raise DynCleanError(f"component must be 'dynclean_ner' or 'ner', not {component!r}")
+        raise DynCleanError(f"--component must be 'dynclean_ner' or 'ner', not {component!r}")
     stem = BACKBONE_CONFIGS.get(backbone.lower(), "transformer")
     overrides: Dict[str, Any] = {} if stem != "transformer" else {"paths.transformer": backbone}
     path = config_dir / f"{stem}{'_ner' if component == 'ner' else ''}.cfg"
@@ -214,9 +297,7 @@ def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, D
     return path, overrides
 
 
-@app.command(
-    "train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
+@app.command("train", context_settings=EXTRA_ARGS)
 @handle_errors
 def train_cli(
     ctx: typer.Context,
@@ -225,39 +306,24 @@ def train_cli(
     component: str = typer.Option("dynclean_ner", "--component", "-c", help="dynclean_ner or ner (stock spaCy)"),
     config_dir: Path = typer.Option(Path("configs"), "--config-dir", help="Folder of the configs"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: as the environment says); a seed "
+                                "reproduces bit for bit only with the same number"),
 ) -> None:
     """`spacy train` with the config of a backbone; extra `--section.key value`
     options are passed on as config overrides (e.g. --paths.train)."""
-    from spacy.cli._util import parse_config_overrides
     from spacy.cli.train import train
 
+    from .training import check_training_paths, limit_threads
+
     config, overrides = config_for(backbone, component, config_dir)
-    overrides.update(parse_config_overrides(ctx.args))
+    overrides.update(parse_overrides(ctx.args))
+    check_training_paths(overrides, output)
+    if threads < 0:
+        raise DynCleanError(f"--threads must be 0 (leave as is) or a positive number, not {threads}")
+    if threads:
+        limit_threads(threads)
     msg.info(f"Training with {config}")
     train(config, output, use_gpu=gpu_id, overrides=overrides)
-
-
-@app.command("convert-dir")
-@handle_errors
-def convert_dir_cli(
-    input_dir: Path = typer.Argument(..., help="Folder with train-ds, train-gs, dev, test (.json, .jsonl or CoNLL)"),
-    output_dir: Path = typer.Argument(..., help="Folder for the .spacy files"),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid"),
-) -> None:
-    """Convert every split of a DS-NER dataset folder that exists (train-gs is optional)."""
-    from .convert import convert
-
-    required = ("train-ds", "dev", "test")
-    for split in ("train-ds", "train-gs", "dev", "test"):
-        found = [p for p in sorted(input_dir.glob(f"{split}.*")) if p.suffix in (".json", ".jsonl", ".conll", ".iob", ".bio", ".txt")]
-        if not found:
-            if split in required:
-                raise DynCleanError(f"{input_dir}: no {split} file (.json, .jsonl or CoNLL)")
-            msg.info(f"{input_dir}: no {split} file: skipped")
-            continue
-        stats = convert(found[0], output_dir / f"{split}.spacy", skip_invalid=skip_invalid)
-        skipped = f", {len(stats.skipped)} records skipped" if stats.skipped else ""
-        msg.good(f"{found[0]} -> {output_dir / (split + '.spacy')}: {stats.docs} docs{skipped}")
 
 
 @app.command("compare")
@@ -287,10 +353,12 @@ def verify_cli(
     """Check the sha256 of the data files that are present (missing ones are listed)."""
     import hashlib
 
+    from .convert import read_text
+
     if not sums.exists():
         raise DynCleanError(f"{sums}: no such file")
     checked = 0
-    for line_no, line in enumerate(sums.read_text(encoding="utf8").splitlines(), start=1):
+    for line_no, line in enumerate(read_text(sums).splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()

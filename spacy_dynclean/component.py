@@ -364,8 +364,8 @@ class DynCleanNER(SpanCategorizer):
                 )
             if self.index.too_long:
                 msg.warn(
-                    f"{self.name}: {self.index.too_long} gold spans are longer than "
-                    f"max_span_length={self.max_span_length} and cannot be learned"
+                    f"{self.name}: {self.index.too_long} entities of the training labels are longer than "
+                    f"max_span_length={self.max_span_length} tokens and cannot be learned"
                 )
         elif self.cfg["threshold_samples"]:
             raise DynCleanError(

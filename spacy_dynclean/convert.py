@@ -14,16 +14,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
-from .util import (
-    DEFAULT_SPANS_KEY,
-    DOC_ID_KEY,
-    DOC_INDEX_KEY,
-    DynCleanError,
-    PathLike,
-    atomic_path,
-    check_not_input,
-    fast_msgpack,
-)
+from .outputs import Outputs, os_error
+from .util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack
 
 Entity = Tuple[int, int, str]  # [start, end) token offsets, label
 
@@ -73,12 +65,12 @@ def validate_record(raw: object, where: str) -> Tuple[List[str], List[Entity]]:
         if (
             not isinstance(ent, (list, tuple))
             or len(ent) != 3
-            or not isinstance(ent[0], int)
-            or not isinstance(ent[1], int)
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in ent[:2])
             or not isinstance(ent[2], str)
-            or not ent[2]
         ):
-            raise DynCleanError(f"{where}: entity {ent!r} is not [start, end, label]")
+            raise DynCleanError(f"{where}: entity {ent!r} is not [start, end, label] (whole-number offsets)")
+        if not ent[2].strip() or ent[2] != ent[2].strip():
+            raise DynCleanError(f"{where}: entity {ent!r} has a blank label or one with surrounding spaces")
         start, end_incl, label = ent
         if end_incl < start:
             raise DynCleanError(f"{where}: entity {ent!r} ends before it starts")
@@ -96,14 +88,31 @@ def validate_record(raw: object, where: str) -> Tuple[List[str], List[Entity]]:
     return tokens, entities
 
 
+def read_text(path: Path) -> str:
+    """A UTF-8 text file (a leading byte-order mark is dropped), with one
+    line for a file that is not UTF-8 or cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DynCleanError(
+            f"{path}: not UTF-8 text (byte {e.start}): save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+    except IsADirectoryError:
+        raise DynCleanError(f"{path}: is a folder, not a file") from None
+    except OSError as e:
+        raise os_error(path, e) from None
+
+
 def _read_json_records(path: Path) -> Iterator[Tuple[object, str]]:
-    text = path.read_text(encoding="utf8")
+    text = read_text(path)
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise DynCleanError(f"{path}: malformed JSON: {e}") from None
+        if not isinstance(data, list):
+            raise DynCleanError(f"{path}: expected a JSON array of records")
         for i, raw in enumerate(data):
             yield raw, f"{path}: record {i}"
     else:
@@ -154,34 +163,29 @@ def _read_conll_records(path: Path) -> Iterator[Tuple[object, str]]:
         yield {"tokens": list(tokens), "entities": _iob_to_entities(tags, where)}, where
         i += 1
 
-    with path.open(encoding="utf8") as f:
-        for line_no, line in enumerate(f, start=1):
-            cols = line.split()
-            if not cols:
-                if tokens:
-                    yield from flush()
-                tokens, tags = [], []
-                start_line = line_no + 1
-                continue
-            if cols[0] == "-DOCSTART-":
-                start_line = line_no + 1
-                continue
-            if len(cols) < 2:
-                raise DynCleanError(f"{path}: line {line_no}: expected 'token ... tag' columns")
-            if not tokens:
-                start_line = line_no
-            tokens.append(cols[0])
-            tags.append(cols[-1])
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
+        cols = line.split()
+        if not cols:
+            if tokens:
+                yield from flush()
+            tokens, tags = [], []
+            start_line = line_no + 1
+            continue
+        if cols[0] == "-DOCSTART-":
+            start_line = line_no + 1
+            continue
+        if len(cols) < 2:
+            raise DynCleanError(f"{path}: line {line_no}: expected 'token ... tag' columns")
+        if not tokens:
+            start_line = line_no
+        tokens.append(cols[0])
+        tags.append(cols[-1])
     if tokens:
         yield from flush()
 
 
 def _read_docbin_records(path: Path) -> Iterator[Tuple[object, str]]:
-    try:
-        docs = list(DocBin().from_disk(path).get_docs(Vocab()))
-    except Exception as e:  # a corrupt file: say which
-        raise DynCleanError(f"{path}: not a readable DocBin ({e})") from None
-    for i, doc in enumerate(docs):
+    for i, doc in enumerate(read_docbin(path)):
         ents = [[e.start, e.end - 1, e.label_] for e in doc.ents]
         yield {"tokens": [t.text for t in doc], "entities": ents}, f"{path}: doc {i}"
 
@@ -194,9 +198,11 @@ def detect_format(path: Path) -> str:
         return "json"
     if suffix in (".conll", ".iob", ".bio", ".txt", ".tsv", ".conllu"):
         return "conll"
-    with path.open(encoding="utf8") as f:
-        head = f.read(1).strip() or f.read(64).lstrip()[:1]
+    head = read_text(path).lstrip()[:1]
     return "json" if head in ("[", "{") else "conll"
+
+
+FORMATS = ("auto", "json", "conll", "docbin")
 
 
 def read_records(
@@ -207,13 +213,15 @@ def read_records(
     `DynCleanError` naming the file and record, or with `skip_invalid` are
     left out and listed in `stats.skipped`."""
     path = Path(path)
+    if fmt not in FORMATS:
+        raise DynCleanError(f"unknown input format {fmt!r}: use one of {FORMATS}")
     if not path.exists():
         raise DynCleanError(f"{path}: no such file")
+    if path.is_dir():
+        raise DynCleanError(f"{path}: is a folder, not a file (convert-dir converts a dataset folder)")
     if fmt == "auto":
         fmt = detect_format(path)
     readers = {"json": _read_json_records, "conll": _read_conll_records, "docbin": _read_docbin_records}
-    if fmt not in readers:
-        raise DynCleanError(f"unknown input format {fmt!r}: use one of {sorted(readers)}")
     stats = stats if stats is not None else ConvertStats()
     records: List[Record] = []
     for index, (raw, where) in enumerate(readers[fmt](path)):
@@ -251,25 +259,40 @@ def records_to_docs(
 
 
 def write_docbin(docs: Iterable[Doc], path: PathLike) -> None:
-    """Write docs, their span groups and user data, atomically."""
+    """Write docs, their span groups and user data to `path` (a temporary
+    path of an `Outputs` transaction; see `save_docbin` for one file)."""
     with fast_msgpack():
         db = DocBin(store_user_data=True)
         for doc in docs:
             db.add(doc)
-        with atomic_path(path) as tmp:
-            db.to_disk(tmp)
+        try:
+            db.to_disk(path)
+        except OSError as e:
+            raise os_error(path, e) from None
+
+
+def save_docbin(docs: Iterable[Doc], path: PathLike, inputs: Iterable[Optional[PathLike]] = ()) -> None:
+    """Write one DocBin through a transaction (renamed into place at the end)."""
+    with Outputs([path], inputs) as outputs:
+        write_docbin(docs, outputs.path(path))
 
 
 def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
-    """Read a DocBin with a clear error for a missing or unreadable file."""
+    """Read a DocBin with one clear line for a missing, unreadable or corrupt file."""
     path = Path(path)
     if not path.exists():
         raise DynCleanError(f"{path}: no such file")
+    if path.is_dir():
+        raise DynCleanError(f"{path}: is a folder, not a DocBin file")
     try:
         with fast_msgpack():
             return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
-    except Exception as e:
-        raise DynCleanError(f"{path}: not a readable DocBin ({e})") from None
+    except OSError as e:
+        raise os_error(path, e) from None
+    except Exception as e:  # truncated, corrupt or not a DocBin at all
+        text = " ".join(str(e).split())[:200]
+        raise DynCleanError(f"{path}: not a readable DocBin, truncated or another format? ({type(e).__name__}: "
+                            f"{text})") from None
 
 
 def convert(
@@ -277,13 +300,65 @@ def convert(
     spans_key: str = DEFAULT_SPANS_KEY, skip_invalid: bool = False,
 ) -> ConvertStats:
     """Convert a DS-NER file to a DocBin; see `read_records` for the checks."""
-    check_not_input(output_path, input_path)
+    with Outputs([output_path], [input_path]) as outputs:
+        stats = read_into(input_path, outputs.path(output_path), fmt=fmt, spans_key=spans_key,
+                          skip_invalid=skip_invalid)
+    return stats
+
+
+def read_into(input_path: PathLike, tmp_path: Path, *, fmt: str = "auto", spans_key: str = DEFAULT_SPANS_KEY,
+              skip_invalid: bool = False) -> ConvertStats:
+    """Read, validate and write one converted file to a temporary path."""
     stats = ConvertStats()
     records = read_records(input_path, fmt=fmt, skip_invalid=skip_invalid, stats=stats)
     if not records:
         raise DynCleanError(f"{input_path}: no valid records: the corpus would be empty")
     docs = records_to_docs(records, Vocab(), spans_key=spans_key)
-    write_docbin(docs, output_path)
+    write_docbin(docs, tmp_path)
     stats.docs = len(docs)
     stats.entities = sum(len(r.entities) for r in records)
+    return stats
+
+
+SPLITS = ("train-ds", "train-gs", "dev", "test")
+REQUIRED_SPLITS = ("train-ds", "dev", "test")
+SPLIT_SUFFIXES = (".json", ".jsonl", ".conll", ".iob", ".bio", ".txt")
+
+
+def split_files(input_dir: Path) -> Dict[str, Path]:
+    """The file of each split present in a dataset folder; two files for one
+    split (train-ds.json and train-ds.conll) are refused, not guessed."""
+    if not input_dir.exists():
+        raise DynCleanError(f"{input_dir}: no such folder")
+    if not input_dir.is_dir():
+        raise DynCleanError(f"{input_dir}: is a file, not a dataset folder")
+    found: Dict[str, Path] = {}
+    for split in SPLITS:
+        files = [p for p in sorted(input_dir.glob(f"{split}.*")) if p.suffix in SPLIT_SUFFIXES]
+        if len(files) > 1:
+            raise DynCleanError(f"{input_dir}: {len(files)} files for {split} ({', '.join(p.name for p in files)}): "
+                                "keep one")
+        if files:
+            found[split] = files[0]
+        elif split in REQUIRED_SPLITS:
+            raise DynCleanError(f"{input_dir}: no {split} file ({', '.join(SPLIT_SUFFIXES)})")
+    return found
+
+
+def convert_dir(input_dir: PathLike, output_dir: PathLike, *, skip_invalid: bool = False
+                ) -> Dict[str, ConvertStats]:
+    """Convert every split of a dataset folder; the DocBins are renamed into
+    place together once every split converted. A split the folder lacks
+    (train-gs) has its old DocBin removed, so the folder never mixes two
+    datasets."""
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    files = split_files(input_dir)
+    finals = {split: output_dir / f"{split}.spacy" for split in SPLITS}
+    stats: Dict[str, ConvertStats] = {}
+    with Outputs(list(finals.values()), [input_dir, *files.values()]) as outputs:
+        for split, path in files.items():
+            stats[split] = read_into(path, outputs.path(finals[split]), skip_invalid=skip_invalid)
+        for split in SPLITS:
+            if split not in files and finals[split].exists():
+                outputs.remove(finals[split])
     return stats

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 import numpy
 
 from .samples import FLAG_IGNORED, FLAG_POSITIVE, FLAG_THRESHOLD, SampleIndex
-from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, atomic_path
+from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
 
 FILE_NAME = "dynamics.npz"
 FORMAT_VERSION = 1
@@ -109,8 +109,10 @@ class Dynamics:
         path = Path(path)
         if path.suffix == ".npz":
             raise DynCleanError(f"{path}: give the dynamics directory, not the file")
+        from .outputs import one_output
+
         arrays = {name: getattr(self, name) for name in _ARRAYS}
-        with atomic_path(path / FILE_NAME) as tmp:
+        with one_output(path / FILE_NAME) as tmp:
             with open(tmp, "wb") as f:
                 numpy.savez(
                     f, meta=numpy.frombuffer(json.dumps(self.meta).encode("utf8"), dtype="uint8"),
@@ -119,21 +121,62 @@ class Dynamics:
 
     @classmethod
     def from_disk(cls, path: PathLike) -> "Dynamics":
-        """Load DIR (or DIR/dynamics.npz) with a clear error if it is missing
-        or not a dynamics file."""
+        """Load DIR (or DIR/dynamics.npz) and validate it: a missing, empty,
+        truncated or corrupt file, arrays of the wrong shape and NaN or
+        infinite margins are each an error naming the file."""
         path = Path(path)
         file = path if path.suffix == ".npz" else path / FILE_NAME
+        if path.suffix != ".npz" and path.exists() and not path.is_dir():
+            raise DynCleanError(f"{path}: give the dynamics folder (it holds {FILE_NAME}), not a file")
         if not file.exists():
             raise DynCleanError(f"{file}: no dynamics file (did the training run record dynamics?)")
+        if file.is_dir():
+            raise DynCleanError(f"{file}: is a folder, not a dynamics file")
         try:
-            with numpy.load(file) as data:
+            if file.stat().st_size == 0:
+                raise ValueError("the file is empty")
+            with numpy.load(file, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode("utf8"))
                 arrays = {k: data[k] for k in (*_ARRAYS, "margins", "probs", "pred")}
-        except (OSError, KeyError, ValueError) as e:
-            raise DynCleanError(f"{file}: not a readable dynamics file ({e})") from None
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise DynCleanError(f"{file}: unsupported dynamics format {meta.get('format_version')!r}")
-        return cls(meta, arrays)
+        except OSError as e:
+            raise DynCleanError(f"{file}: cannot be read ({e.strerror or e})") from None
+        except Exception as e:  # zip, npy and JSON errors of a truncated or foreign file
+            raise DynCleanError(
+                f"{file}: not a readable dynamics file, truncated or corrupt? ({type(e).__name__}: {e})"
+            ) from None
+        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            version = meta.get("format_version") if isinstance(meta, dict) else None
+            raise DynCleanError(f"{file}: unsupported dynamics format {version!r}")
+        dyn = cls(meta, arrays)
+        dyn.validate(str(file))
+        return dyn
+
+    def validate(self, where: str) -> None:
+        """Shapes and values a recording writes; an error naming `where` otherwise."""
+        n = len(self.label)
+        for name in _ARRAYS:
+            arr = getattr(self, name)
+            if arr.ndim != 1 or len(arr) != n:
+                raise DynCleanError(f"{where}: array {name!r} has shape {arr.shape}, expected ({n},)")
+        for name in ("margins", "probs", "pred"):
+            arr = getattr(self, name)
+            if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] != self.margins.shape[1]:
+                raise DynCleanError(f"{where}: array {name!r} has shape {arr.shape}, expected ({n}, epochs)")
+        if not isinstance(self.meta.get("labels"), list) or not isinstance(self.meta.get("doc_ids"), list):
+            raise DynCleanError(f"{where}: the metadata lack the labels or the doc ids")
+        if n and (int(self.doc.max()) >= len(self.doc_ids) or int(self.doc.min()) < 0):
+            raise DynCleanError(f"{where}: sample doc numbers do not match the {len(self.doc_ids)} doc ids")
+        if "n_samples" in self.meta and self.meta["n_samples"] != n:
+            raise DynCleanError(f"{where}: {n} samples, the metadata say {self.meta['n_samples']}")
+        n_labels = len(self.labels)
+        if n and (int(self.label.max()) > n_labels or int(self.label.min()) < 0):
+            raise DynCleanError(f"{where}: sample labels out of range for the labels {self.labels}")
+        bad = int((~numpy.isfinite(self.margins)).sum())
+        if bad:
+            raise DynCleanError(
+                f"{where}: {bad:,} margins are NaN or infinite (did the recording run diverge?); "
+                "record the run again"
+            )
 
     @classmethod
     def from_index(

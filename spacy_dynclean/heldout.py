@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy
-import srsly
 from spacy.language import Language
 from spacy.tokens import Doc
 from wasabi import msg
 
 from .dynamics import Dynamics
 from .samples import candidate_row, doc_id, gold_spans
-from .util import DynCleanError, PathLike, write_json_atomic
+from .util import DynCleanError, PathLike, read_json, write_json
 
 Form = Tuple[str, str]
 FORMAT = "spacy-dynclean.heldout.v1"
@@ -87,10 +86,14 @@ class FormEvidence:
     def from_dict(cls, data: Any, where: str = "evidence") -> "FormEvidence":
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DynCleanError(f"{where}: not a held-out evidence file (format {FORMAT!r} expected)")
-        out = cls(docs=int(data.get("docs", 0)), meta=dict(data.get("meta", {})))
-        for i, row in enumerate(data.get("forms", [])):
+        docs, forms, meta = data.get("docs", 0), data.get("forms", []), data.get("meta", {})
+        if isinstance(docs, bool) or not isinstance(docs, int) or docs < 0 or not isinstance(forms, list) \
+                or not isinstance(meta, dict):
+            raise DynCleanError(f"{where}: 'docs' must be a count, 'forms' a list and 'meta' an object")
+        out = cls(docs=docs, meta=dict(meta))
+        for i, row in enumerate(forms):
             if (not isinstance(row, list) or len(row) != 6 or not all(isinstance(x, str) for x in row[:2])
-                    or not all(isinstance(x, int) and x >= 0 for x in row[2:])):
+                    or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in row[2:])):
                 raise DynCleanError(f"{where}: form {i} must be [text, label, predicted, correct, gold, missed]")
             text, label, n_pred, n_corr, n_gold, n_missed = row
             if n_corr > n_pred or n_missed > n_gold:
@@ -101,18 +104,12 @@ class FormEvidence:
         return out
 
     def to_disk(self, path: PathLike) -> None:
-        write_json_atomic(path, self.to_dict())
+        """Write the JSON to `path` (a temporary path of a transaction)."""
+        write_json(path, self.to_dict())
 
     @classmethod
     def from_disk(cls, path: PathLike) -> "FormEvidence":
-        path = Path(path)
-        if not path.exists():
-            raise DynCleanError(f"{path}: no such file")
-        try:
-            data = srsly.read_json(path)
-        except ValueError as e:
-            raise DynCleanError(f"{path}: malformed JSON ({e})") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json(path, "held-out evidence file"), str(path))
 
 
 def _entities(doc: Doc, spans_key: str) -> List[Tuple[int, int, str, str]]:
@@ -186,26 +183,39 @@ def flag_forms(
     return flag_pos, flag_neg
 
 
+def load_pipeline(model: PathLike) -> Language:
+    """`spacy.load` with one line for a path that is not a trained pipeline."""
+    import spacy
+
+    path = Path(model)
+    if not path.exists():
+        raise DynCleanError(f"{model}: no such pipeline")
+    if not path.is_dir() or not (path / "config.cfg").exists():
+        raise DynCleanError(f"{model}: not a trained pipeline folder (no config.cfg): "
+                            "give e.g. training/.../model-best")
+    try:
+        return spacy.load(path)
+    except Exception as e:  # spaCy's own errors while loading: name the folder
+        text = " ".join(str(e).split())[:200]
+        raise DynCleanError(f"{model}: the pipeline does not load ({type(e).__name__}: {text})") from None
+
+
 def run_heldout(model: PathLike, dev_path: PathLike, output_path: PathLike, *,
                 spans_key: str = "sc", nlp: Optional[Language] = None) -> FormEvidence:
     """Evidence of the pipeline at `model` on the gold DocBin `dev_path`,
     written as JSON to `output_path`."""
-    import spacy
-
     from .convert import read_docbin
-    from .util import check_not_input
+    from .outputs import Outputs
 
-    check_not_input(output_path, dev_path)
-    if nlp is None:
-        if not Path(model).exists():
-            raise DynCleanError(f"{model}: no such pipeline")
-        nlp = spacy.load(model)
-    dev_docs = read_docbin(dev_path)
-    if not dev_docs:
-        raise DynCleanError(f"{dev_path}: empty corpus")
-    evidence = collect_evidence(nlp, dev_docs, spans_key=spans_key)
-    evidence.meta = {"model": str(model), "dev": str(dev_path)}
-    evidence.to_disk(output_path)
+    with Outputs([output_path], [model, dev_path]) as outputs:
+        if nlp is None:
+            nlp = load_pipeline(model)
+        dev_docs = read_docbin(dev_path)
+        if not dev_docs:
+            raise DynCleanError(f"{dev_path}: empty corpus")
+        evidence = collect_evidence(nlp, dev_docs, spans_key=spans_key)
+        evidence.meta = {"model": str(model), "dev": str(dev_path)}
+        evidence.to_disk(outputs.path(output_path))
     n_wrong = len(evidence.wrong_forms())
     msg.good(f"Wrote held-out evidence for {len(evidence.predicted):,} predicted and {len(evidence.gold):,} "
              f"gold forms of {evidence.docs:,} dev docs to {output_path} ({n_wrong} forms never right)")

@@ -1,9 +1,7 @@
-"""Small shared helpers: the package's error type and atomic file writes."""
-import os
-import tempfile
+"""Small shared helpers: the package's error type, names and JSON writing."""
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import Iterator, Union
 
 import srsly
 
@@ -13,6 +11,8 @@ PathLike = Union[str, Path]
 DOC_ID_KEY = "dynclean_id"
 #: ``doc.user_data`` key of the record's index in its source file.
 DOC_INDEX_KEY = "dynclean_index"
+#: ``doc.user_data`` key of the number of changes `clean` made to a doc.
+CHANGES_KEY = "dynclean_changes"
 #: Default span group that holds the (distant) entities a span component learns.
 DEFAULT_SPANS_KEY = "sc"
 #: Default span group of samples that the loss ignores (neither entity nor not).
@@ -22,35 +22,6 @@ DEFAULT_IGNORE_KEY = "dynclean_ignored"
 class DynCleanError(ValueError):
     """A user-facing error: bad input, mismatched files. The CLI prints it as
     one line, without a traceback."""
-
-
-@contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it onto `path`,
-    so that readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
-@contextmanager
-def atomic_open(path: PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file beside `path` for writing; rename it on success."""
-    with atomic_path(path) as tmp:
-        encoding = None if "b" in mode else "utf8"
-        with open(tmp, mode, encoding=encoding) as f:
-            yield f
 
 
 @contextmanager
@@ -72,14 +43,27 @@ def fast_msgpack() -> Iterator[None]:
             reg.__dict__.pop("get_all", None)
 
 
-def write_json_atomic(path: PathLike, data: object) -> None:
-    with atomic_open(path) as f:
-        f.write(srsly.json_dumps(data, indent=2) + "\n")
+def write_json(path: PathLike, data: object) -> None:
+    """Write JSON (use inside an `outputs.Outputs` transaction, or through
+    `outputs.write_json_atomic`)."""
+    Path(path).write_text(srsly.json_dumps(data, indent=2) + "\n", encoding="utf8")
 
 
-def check_not_input(output: PathLike, *inputs: PathLike) -> None:
-    """Refuse to write an output onto one of the inputs."""
-    out = Path(output).resolve()
-    for inp in inputs:
-        if Path(inp).resolve() == out:
-            raise DynCleanError(f"{output}: the output would overwrite an input file")
+def read_json(path: PathLike, what: str = "JSON file") -> object:
+    """Parse a JSON file, with one line for a missing, unreadable, non-UTF-8
+    or malformed one."""
+    path = Path(path)
+    if not path.exists():
+        raise DynCleanError(f"{path}: no such file")
+    if path.is_dir():
+        raise DynCleanError(f"{path}: is a folder, not a {what}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DynCleanError(f"{path}: not UTF-8 text, so not a {what}") from None
+    except OSError as e:
+        raise DynCleanError(f"{path}: cannot be read ({e.strerror or e})") from None
+    try:
+        return srsly.json_loads(text)
+    except ValueError as e:
+        raise DynCleanError(f"{path}: malformed JSON, not a {what} ({' '.join(str(e).split())[:120]})") from None

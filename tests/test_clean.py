@@ -1,188 +1,94 @@
+"""`clean` driven by a cleaning config: same behaviour as the 0.1 command
+line by default, outputs written together, errors naming the section."""
+import hashlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
-import numpy
 import pytest
+import srsly
 from spacy.tokens import DocBin
-from spacy.vocab import Vocab
 
-from spacy_dynclean.audit import audit
-from spacy_dynclean.clean import CleanSettings, run_clean
-from spacy_dynclean.convert import read_records, records_to_docs, write_docbin
+from spacy_dynclean.clean import CONFIG_DIR, default_config, load_clean_config, run_clean
+from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import clean_docs, flag_samples, volume_warnings
-from spacy_dynclean.samples import SampleIndex, candidate_row, select_threshold_samples
-from spacy_dynclean.thresholds import Thresholds
 from spacy_dynclean.util import DynCleanError
 
-RECORDS = [
-    # "The" is a spurious MISC (false positive); "Berlin" is missed (false negative)
-    {"tokens": ["The", "mayor", "of", "Paris", "met", "Anna", "in", "Berlin"],
-     "entities": [[0, 0, "MISC"], [3, 3, "LOC"], [5, 5, "PER"]]},
-    {"tokens": ["Hello", "world"], "entities": []},
-    {"tokens": ["Bob", "Smith", "left"], "entities": [[0, 1, "PER"]]},
-]
-GOLD = [
-    dict(RECORDS[0], entities=[[3, 3, "LOC"], [5, 5, "PER"], [7, 7, "LOC"]]),
-    RECORDS[1],
-    RECORDS[2],
-]
-LABELS = ["LOC", "MISC", "PER"]
-MAXLEN = 3
+from .helpers import RECORDED, overrides, write_setup
+
+ROOT = Path(__file__).parent.parent
 
 
-def docs_of(tmp_path, records, name):
-    src = tmp_path / f"{name}.json"
-    src.write_text(json.dumps(records), encoding="utf8")
-    return records_to_docs(read_records(src), Vocab())
+def recorded_overrides(case):
+    base = {"paths.corpus": str(RECORDED / "train-ds.spacy"), "paths.dynamics": str(RECORDED / "dyn"),
+            "paths.threshold_dynamics": str(RECORDED / "thr")}
+    if case in ("heldout", "relabel_both"):
+        base["paths.heldout"] = str(RECORDED / "heldout.json")
+    if case == "dynamics":  # 0.1 without --heldout: positive_source auto fell back to the dynamics
+        base.update({"decision.positives": ["aum"], "decision.negatives": ["aum"]})
+    if case == "relabel_both":
+        base.update({"decision.positives": ["aum", "heldout"],
+                     "decision.strategy": {"@misc": "spacy-dynclean.relabel.v1"}})
+    return base
 
 
-def make_dynamics(docs, low=(), threshold=False, pred=None):
-    """Dynamics where every sample has margin 5 except the (doc, start, end)
-    keys in `low`, which get -5."""
-    index = SampleIndex.from_docs(docs, LABELS, max_span_length=MAXLEN, spans_key="sc",
-                                  ignore_key="dynclean_ignored")
-    if threshold:
-        select_threshold_samples(index, seed=0, n_positives=2, n_negatives=2)
-    margins = numpy.full((len(index), 2), 5.0, dtype="float32")
-    preds = numpy.repeat(index.label[:, None], 2, axis=1).astype("int8")
-    for doc_i, s, e, *p in low:
-        did = docs[doc_i].user_data["dynclean_id"]
-        b, _ = index.rows_for(did)
-        row = b + candidate_row(s, e, len(docs[doc_i]), MAXLEN)
-        margins[row] = -5.0
-        if p:
-            preds[row] = p[0]
-    if threshold:
-        margins[(index.flags & 2) > 0] = 0.0
-    meta = {"mode": "epoch", "epochs": [0, 1], "settings": {"spans_key": "sc", "ignore_key": "dynclean_ignored"}}
-    return Dynamics.from_index(index, margins, numpy.full(margins.shape, 0.5, "float16"), preds, meta)
+@pytest.mark.parametrize("case", ["heldout", "dynamics", "relabel_both"])
+def test_default_config_reproduces_the_01_command_line(tmp_path, case):
+    """tests/data/recorded: a fixed small recorded run (make_recorded.py) and
+    what `clean` of version 0.1 wrote from it with its default options."""
+    expected = json.loads((RECORDED / "expected.json").read_text())[case]
+    out = tmp_path / "clean.spacy"
+    report = run_clean("default", out, overrides=recorded_overrides(case))
+    assert report["flagged_rows"] == {"positives": expected["positives"], "negatives": expected["negatives"]}
+    if case == "relabel_both":  # 0.1 wrote no change marks: compare the annotations doc by doc
+        old = read_docbin(RECORDED / "expected-relabel-both.spacy")
+        new = read_docbin(out)
+        assert len(old) == len(new) == 60
+        for a, b in zip(old, new):
+            assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+            assert [t.ent_iob_ for t in a] == [t.ent_iob_ for t in b]
+            assert [(s.start, s.end) for s in a.spans.get("dynclean_ignored", [])] == \
+                [(s.start, s.end) for s in b.spans.get("dynclean_ignored", [])]
+    else:
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == expected["sha256"]
 
 
-FIXED = Thresholds(method="fixed", positive=0.0, negative=0.0)
+def test_configs_folder_holds_the_packaged_default():
+    assert (ROOT / "configs" / "clean.cfg").read_text() == (CONFIG_DIR / "clean.cfg").read_text()
+    cfg = default_config()
+    assert cfg["decision"]["positives"] == ["heldout"] and cfg["decision"]["negatives"] == ["aum", "heldout"]
 
 
-def test_removal_ignore_group_and_missing_tokens(tmp_path):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    dyn = make_dynamics(docs, low=[(0, 0, 1), (0, 7, 8)])
-    flags = flag_samples(dyn, dyn.aum(), FIXED)
-    assert flags.positive.sum() == 1 and flags.negative.sum() == 1
-    cleaned, stats = clean_docs(docs, dyn, flags)
-    doc = cleaned[0]
-    assert [(e.start, e.end, e.label_) for e in doc.ents] == [(3, 4, "LOC"), (5, 6, "PER")]
-    assert [(s.start, s.end, s.label_) for s in doc.spans["sc"]] == [(3, 4, "LOC"), (5, 6, "PER")]
-    assert sorted((s.start, s.end) for s in doc.spans["dynclean_ignored"]) == [(0, 1), (7, 8)]
-    assert doc[0].ent_iob_ == "" and doc[7].ent_iob_ == ""  # missing, not O
-    assert doc[1].ent_iob_ == "O"
-    assert stats.positives_removed == 1 and stats.negatives_masked == 1 and stats.docs_dropped == 0
-    # the input docs are untouched
-    assert [e.label_ for e in docs[0].ents] == ["MISC", "LOC", "PER"]
-
-
-def test_overlapping_negatives_are_protected(tmp_path):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    dyn = make_dynamics(docs, low=[(2, 0, 1), (2, 1, 3)])  # sub-span "Bob", shifted "Smith left"
-    flags = flag_samples(dyn, dyn.aum(), FIXED)
-    assert flags.negative.sum() == 0 and flags.protected_negatives == 2
-    flags = flag_samples(dyn, dyn.aum(), FIXED, protect_overlaps=False)
-    assert flags.negative.sum() == 2
-
-
-def test_doc_with_nothing_left_is_dropped(tmp_path):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    dyn = make_dynamics(docs, low=[(1, 0, 2)])  # "Hello world": the whole doc
-    cleaned, stats = clean_docs(docs, dyn, flag_samples(dyn, dyn.aum(), FIXED))
-    assert stats.docs_dropped == 1 and len(cleaned) == 2
-
-
-def test_relabel_uses_stable_prediction(tmp_path):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    # "The" predicted non-entity (3), "Berlin" predicted LOC (0), "mayor" unstable -> masked
-    dyn = make_dynamics(docs, low=[(0, 0, 1, 3), (0, 7, 8, 0), (0, 1, 2)])
-    mayor = numpy.nonzero((dyn.start == 1) & (dyn.end == 2) & (dyn.doc == dyn.doc_ids.index(docs[0].user_data["dynclean_id"])))[0][0]
-    dyn.pred[mayor] = [0, 2]  # LOC then PER: not stable
-    flags = flag_samples(dyn, dyn.aum(), FIXED)
-    cleaned, stats = clean_docs(docs, dyn, flags, strategy="relabel")
-    doc = cleaned[0]
-    assert [(e.start, e.end, e.label_) for e in doc.ents] == [(3, 4, "LOC"), (5, 6, "PER"), (7, 8, "LOC")]
-    assert doc[0].ent_iob_ == "O"  # relabelled to non-entity
-    assert doc[1].ent_iob_ == ""  # unstable: masked
-    assert [(s.start, s.end) for s in doc.spans["dynclean_ignored"]] == [(1, 2)]
-    assert stats.positives_relabelled == 1 and stats.negatives_relabelled == 1 and stats.negatives_masked == 1
-
-
-def test_label_majority_warning_and_cap(tmp_path):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    dyn = make_dynamics(docs, low=[(0, 5, 6), (2, 0, 2)])  # both PER positives
-    flags = flag_samples(dyn, dyn.aum(), FIXED)
-    assert any("PER: 2 of 2" in w for w in flags.warnings)
-    capped = flag_samples(dyn, dyn.aum(), FIXED, max_label_fraction=0.5)
-    assert capped.positive.sum() == 1 and any("capped" in w for w in capped.warnings)
-
-
-def test_volume_warnings_for_many_negatives_and_dropped_docs(tmp_path):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    quiet = make_dynamics(docs, low=[(0, 7, 8)])  # one negative of many
-    flags = flag_samples(quiet, quiet.aum(), FIXED)
-    _, stats = clean_docs(docs, quiet, flags)
-    assert volume_warnings(quiet, flags, stats) == []
-    # all 3 spans of "Hello world" and "left" of "Bob Smith left": 4 of the 26 negatives (over 10%),
-    # and one doc in three goes
-    loud = make_dynamics(docs, low=[(1, 0, 1), (1, 1, 2), (1, 0, 2), (2, 2, 3)])
-    flags = flag_samples(loud, loud.aum(), FIXED)
-    _, stats = clean_docs(docs, loud, flags)
-    warnings = volume_warnings(loud, flags, stats)
-    assert len(warnings) == 2
-    assert warnings[0].startswith("4 of ") and "negatives flagged" in warnings[0]
-    assert warnings[1].startswith("1 of 3 docs dropped")
-    assert volume_warnings(loud, flags, stats, max_negative_share=0.5, max_dropped_share=0.5) == []
-
-
-def test_audit_arithmetic_by_hand(tmp_path):
-    distant = docs_of(tmp_path, RECORDS, "ds")
-    gold = docs_of(tmp_path, GOLD, "gs")
-    dyn = make_dynamics(distant, low=[(0, 0, 1), (0, 7, 8), (0, 1, 2), (2, 0, 2)])
-    cleaned, _ = clean_docs(distant, dyn, flag_samples(dyn, dyn.aum(), FIXED))
-    result = audit(distant, cleaned, gold, max_span_length=MAXLEN)
-    # positives flagged: "The" (real FP) and "Bob Smith" (correct) -> P 1/2, R 1/1
-    assert result["fp_precision"] == pytest.approx(0.5) and result["fp_recall"] == 1.0
-    # negatives flagged: "Berlin" (real FN) and "mayor" (not) -> P 1/2, R 1/1
-    assert result["fn_precision"] == pytest.approx(0.5) and result["fn_recall"] == 1.0
-    # distant vs gold: 3 of 4 distant entities right, 3 of 4 gold entities found
-    assert result["labels_before"]["precision"] == pytest.approx(3 / 4)
-    assert result["labels_before"]["recall"] == pytest.approx(3 / 4)
-    # cleaned: LOC Paris, PER Anna; Berlin's and Bob Smith's tokens are missing -> gold kept: Paris, Anna
-    assert result["labels_after"]["precision"] == 1.0 and result["labels_after"]["recall"] == 1.0
-    assert result["labels_f1_after"] > result["labels_f1_before"]
-    for key in ("fp_precision", "fp_recall", "fn_precision", "fn_recall", "labels_f1_before", "labels_f1_after"):
-        assert 0.0 <= result[key] <= 1.0
-
-
-def write_setup(tmp_path, low=(), threshold=True):
-    docs = docs_of(tmp_path, RECORDS, "ds")
-    write_docbin(docs, tmp_path / "train.spacy")
-    make_dynamics(docs, low=low).to_disk(tmp_path / "dyn")
-    make_dynamics(docs, threshold=threshold).to_disk(tmp_path / "thr")
-    return docs
-
-
-def test_run_clean_end_to_end(tmp_path):
+def test_outputs_and_resolved_config(tmp_path):
     write_setup(tmp_path, low=[(0, 0, 1), (0, 7, 8)])
-    settings = CleanSettings(positive_percentile=100, negative_percentile=100)
-    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "clean.spacy",
-                       threshold_dir=tmp_path / "thr", settings=settings)
+    out = tmp_path / "out" / "clean.spacy"
+    report = run_clean("default", out, overrides=overrides(tmp_path, **{
+        "detectors.aum.positive_percentile": 100, "detectors.aum.negative_percentile": 100}))
     assert report["flagged_positives"] == 1 and report["flagged_negatives"] == 1
-    assert report["thresholds"]["positive"] == 0.0 and report["threshold_samples"] == 4
-    for key in ("samples", "positives", "negatives", "docs_in", "docs_out", "gold_spans_too_long"):
-        assert key in report
-    assert (tmp_path / "clean.report.json").exists() and (tmp_path / "clean.report.md").exists()
-    assert len(DocBin().from_disk(tmp_path / "clean.spacy")) == 3
+    assert report["detectors"]["aum"]["thresholds"]["positive"] == 0.0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["clean.cfg", "clean.report.json", "clean.report.md",
+                                                           "clean.spacy"]
+    assert len(DocBin().from_disk(out)) == 3
+    written = srsly.read_json(out.with_suffix(".report.json"))
+    assert written["resolved_config"] == (out.parent / "clean.cfg").read_text()
+    assert "negative_percentile = 100" in written["resolved_config"]
+    # the resolved config alone makes the same corpus again
+    again = run_clean(out.parent / "clean.cfg", tmp_path / "again.spacy")
+    assert again["flagged_rows"] == report["flagged_rows"]
+    assert (tmp_path / "again.spacy").read_bytes() == out.read_bytes()
 
 
-@pytest.mark.parametrize("case", ["fingerprint", "unknown_ids", "labels", "no_threshold", "empty", "same_output"])
+@pytest.mark.parametrize("case", ["fingerprint", "unknown_ids", "labels", "no_threshold", "empty", "same_output",
+                                  "report_is_corpus", "inside_dynamics", "threshold_as_main"])
 def test_errors_write_nothing(tmp_path, case):
     docs = write_setup(tmp_path, threshold=case != "no_threshold")
+    from spacy_dynclean.convert import write_docbin
+
     corpus = tmp_path / "train.spacy"
     out = tmp_path / "clean.spacy"
+    report = None
+    extra = {}
     if case == "fingerprint":
         docs[0].spans["sc"] = list(docs[0].spans["sc"])[1:]
         write_docbin(docs, corpus)
@@ -197,19 +103,109 @@ def test_errors_write_nothing(tmp_path, case):
         write_docbin([], corpus)
     elif case == "same_output":
         out = corpus
+    elif case == "report_is_corpus":
+        report = corpus
+    elif case == "inside_dynamics":
+        out = tmp_path / "dyn" / "clean.spacy"
+    elif case == "threshold_as_main":
+        extra = {"paths.dynamics": str(tmp_path / "thr")}
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     with pytest.raises(DynCleanError):
-        run_clean(corpus, tmp_path / "dyn", out, threshold_dir=tmp_path / "thr")
-    if case != "same_output":
-        assert not out.exists()
-        assert not (tmp_path / "clean.report.json").exists()
+        run_clean("default", out, overrides=overrides(tmp_path, **extra), report_path=report)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # no input changed, no output or temporary file left
 
 
-def test_threshold_run_shorter_than_k_is_an_error(tmp_path):
+def test_k_beyond_the_recorded_epochs_is_an_error(tmp_path):
     write_setup(tmp_path)
+    with pytest.raises(DynCleanError, match=r"\[detectors.aum\] k=5, but .*recorded 2 epochs"):
+        run_clean("default", tmp_path / "c.spacy", overrides=overrides(tmp_path, **{"detectors.aum.k": 5}))
     thr = Dynamics.from_disk(tmp_path / "thr")
     thr.margins, thr.probs, thr.pred = thr.margins[:, :1], thr.probs[:, :1], thr.pred[:, :1]
     thr.to_disk(tmp_path / "thr")
     with pytest.raises(DynCleanError, match="at least k epochs"):
-        run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
-                  threshold_dir=tmp_path / "thr", settings=CleanSettings(k=2))
+        run_clean("default", tmp_path / "c.spacy", overrides=overrides(tmp_path, **{"detectors.aum.k": 2}))
     assert not (tmp_path / "c.spacy").exists()
+
+
+@pytest.mark.parametrize("override,match", [
+    ({"detectors.aum.kk": 1}, r"\[detectors.aum\] kk: unexpected argument"),
+    ({"detectors.aum.negative_percentile": 150}, r"\[detectors.aum\] negative_percentile must be a number in 0..100"),
+    ({"detectors.aum.negative_percentile": "abc"}, r"\[detectors.aum\] negative_percentile: 'abc' is not a number"),
+    ({"detectors.aum.method": "magic"}, r"\[detectors.aum\] method must be one of"),
+    ({"detectors.heldout.min_predicted": 0}, r"\[detectors.heldout\] min_predicted"),
+    ({"decision.positives": ["nope"]}, r"\[decision\] positives: no detector 'nope'"),
+    ({"decision.negative_rule": "most"}, r"\[decision\] negative_rule must be one of"),
+    ({"decision.strategy.k": 2}, r"\[decision.strategy\] k: unexpected argument"),
+    ({"decision.strategy.@misc": "spacy-dynclean.nothing.v1"}, r"\[decision.strategy\] .*Could not find function"),
+    ({"evidence.max_length": 3}, r"\[evidence\] max_length: unknown setting"),
+])
+def test_bad_config_names_section_and_key(tmp_path, override, match):
+    write_setup(tmp_path)
+    with pytest.raises(DynCleanError, match=match):
+        run_clean("default", tmp_path / "c.spacy", overrides=overrides(tmp_path, **override))
+    assert not (tmp_path / "c.spacy").exists()
+
+
+def test_missing_evidence_names_the_detector(tmp_path):
+    write_setup(tmp_path)
+    over = overrides(tmp_path)
+    over.update({"decision.positives": ["heldout"]})
+    with pytest.raises(DynCleanError, match=r"\[detectors.heldout\] needs paths.heldout"):
+        run_clean("default", tmp_path / "c.spacy", overrides=over)
+
+
+USER_DETECTOR = '''
+import numpy
+from spacy.util import registry
+from spacy_dynclean.detectors import Suspicion
+
+@registry.misc("my_tests.capital_the.v1")
+def capital_the(word: str = "The"):
+    def detect(evidence):
+        samples = evidence.samples
+        docs = evidence.docs_by_position()
+        hit = numpy.array([docs[d][s:e].text == word for d, s, e in zip(samples.doc, samples.start, samples.end)])
+        return Suspicion(positive=hit & samples.positive, negative=numpy.zeros(len(samples), bool),
+                         score=hit.astype("float32"))
+    return detect
+'''
+
+
+def test_a_detector_of_your_own_with_code(tmp_path):
+    write_setup(tmp_path)  # the dynamics flag nothing
+    (tmp_path / "mine.py").write_text(USER_DETECTOR, encoding="utf8")
+    cfg = load_clean_config("default")
+    cfg["detectors"]["the"] = {"@misc": "my_tests.capital_the.v1", "word": "The"}
+    cfg["decision"]["positives"] = ["the"]
+    cfg["decision"]["negatives"] = []
+    cfg.to_disk(tmp_path / "mine.cfg")
+    cmd = [sys.executable, "-m", "spacy_dynclean", "clean", tmp_path / "mine.cfg", tmp_path / "c.spacy",
+           "--code", tmp_path / "mine.py", "--paths.corpus", tmp_path / "train.spacy"]
+    out = subprocess.run(list(map(str, cmd)), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    doc = read_docbin(tmp_path / "c.spacy")[0]
+    assert [e.text for e in doc.ents] == ["Paris", "Anna"]  # "The" flagged by the user's detector
+    report = srsly.read_json(tmp_path / "c.report.json")
+    assert report["detectors"]["the"]["flagged_positives"] == 1 and report["epochs_recorded"] == 0
+    # without --code the function is unknown: one line naming the section
+    out = subprocess.run(list(map(str, cmd[:6] + cmd[8:])), capture_output=True, text=True)
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1
+    assert "[detectors.the]" in out.stderr and "my_tests.capital_the.v1" in out.stderr
+
+
+def test_init_config_writes_the_default(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "spacy_dynclean", "init-config", str(tmp_path / "c.cfg")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "c.cfg").read_text() == (CONFIG_DIR / "clean.cfg").read_text()
+
+
+def test_clean_help_is_short_and_not_truncated():
+    env = {"COLUMNS": "80", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "spacy_dynclean", "clean", "--help"], capture_output=True,
+                         text=True, env=env)
+    assert out.returncode == 0
+    options = [line.split()[0] for line in out.stdout.splitlines() if line.strip().startswith("--")]
+    assert options == ["--report", "--code", "--help"]
+    assert "…" not in out.stdout

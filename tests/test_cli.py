@@ -38,7 +38,11 @@ def test_clean_cli_missing_dynamics_one_line(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(TRAIN_RECORDS), encoding="utf8")
     run_cli("convert", good, tmp_path / "good.spacy")
-    out = run_cli("clean", tmp_path / "good.spacy", tmp_path / "nodyn", tmp_path / "c.spacy")
+    out = run_cli("clean", "default", tmp_path / "c.spacy", "--paths.corpus", tmp_path / "good.spacy",
+                  "--paths.dynamics", tmp_path / "nodyn")
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
-    assert "no dynamics file" in out.stdout + out.stderr
+    assert "no dynamics file" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "c.spacy").exists()
+    # the 0.1 call (CORPUS DYNAMICS OUTPUT) says what changed
+    out = run_cli("clean", tmp_path / "good.spacy", tmp_path / "nodyn", tmp_path / "c.spacy")
+    assert out.returncode == 1 and "--paths.corpus" in out.stderr and len(out.stderr.strip().splitlines()) == 1

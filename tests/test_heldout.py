@@ -5,12 +5,13 @@ import sys
 import pytest
 import spacy
 
-from spacy_dynclean.clean import CleanSettings, run_clean
+from spacy_dynclean.clean import run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
+from spacy_dynclean.detectors import heldout_forms
 from spacy_dynclean.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout
 from spacy_dynclean.util import DynCleanError
 
-from .test_clean import RECORDS, docs_of, make_dynamics, write_setup
+from .helpers import RECORDS, docs_of, make_dynamics, overrides, write_setup
 
 # a gold dev set: "The" is never an entity, "Berlin" is a LOC, "Paris" a LOC
 DEV = [
@@ -66,19 +67,19 @@ def test_run_clean_with_heldout_evidence(tmp_path):
     write_setup(tmp_path)  # no sample has a low margin: dynamics flag nothing
     ev = collect_evidence(ruler_nlp(), docs_of(tmp_path, DEV, "dev"))
     ev.to_disk(tmp_path / "ev.json")
-    settings = CleanSettings(positive_percentile=0, negative_percentile=0)
-    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
-                       threshold_dir=tmp_path / "thr", settings=settings, heldout_path=tmp_path / "ev.json")
+    percentiles = {"detectors.aum.positive_percentile": 0, "detectors.aum.negative_percentile": 0}
+    report = run_clean("default", tmp_path / "c.spacy", overrides=overrides(tmp_path, tmp_path / "ev.json",
+                                                                             **percentiles))
     assert report["flagged_positives"] == 1 and report["flagged_negatives"] == 1
-    assert report["heldout"]["added_positives"] == 1 and report["heldout"]["wrong_forms"] == 1
-    assert "held-out evidence (2 dev docs" in (tmp_path / "c.report.md").read_text()
+    assert report["detectors"]["heldout"]["wrong_forms"] == 1 and report["detectors"]["heldout"]["dev_docs"] == 2
+    assert report["detectors"]["aum"]["flagged_positives"] == 0
+    assert "detector `heldout`: 1 positives, 1 negatives flagged" in (tmp_path / "c.report.md").read_text()
     doc = read_docbin(tmp_path / "c.spacy")[0]
     assert [e.text for e in doc.ents] == ["Paris", "Anna"]
     assert sorted(s.text for s in doc.spans["dynclean_ignored"]) == ["Berlin", "The"]
-    # without evidence the same settings flag nothing
-    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c2.spacy",
-                       threshold_dir=tmp_path / "thr", settings=settings)
-    assert report["flagged_positives"] == 0 and report["heldout"] is None
+    # the dynamics alone, with the same settings, flag nothing
+    report = run_clean("default", tmp_path / "c2.spacy", overrides=overrides(tmp_path, **percentiles))
+    assert report["flagged_positives"] == 0 and "heldout" not in report["detectors"]
 
 
 def test_evidence_round_trip_and_bad_files(tmp_path):
@@ -101,11 +102,11 @@ def test_evidence_round_trip_and_bad_files(tmp_path):
         FormEvidence.from_disk(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize("field,value", [("heldout_min_predicted", 0), ("heldout_max_precision", 1.5),
-                                         ("heldout_min_missed_share", -0.1)])
+@pytest.mark.parametrize("field,value", [("min_predicted", 0), ("max_precision", 1.5), ("min_missed_share", -0.1),
+                                         ("min_predicted", True)])
 def test_heldout_settings_are_validated(field, value):
     with pytest.raises(DynCleanError, match=field):
-        CleanSettings(**{field: value}).validate()
+        heldout_forms(**{field: value})
 
 
 def test_run_heldout_and_cli(tmp_path):
@@ -114,7 +115,7 @@ def test_run_heldout_and_cli(tmp_path):
     ev = run_heldout(tmp_path / "model", tmp_path / "dev.spacy", tmp_path / "ev.json")
     assert ev.wrong_forms() == {("The", "MISC")}
     assert FormEvidence.from_disk(tmp_path / "ev.json").meta["dev"] == str(tmp_path / "dev.spacy")
-    with pytest.raises(DynCleanError, match="would overwrite"):
+    with pytest.raises(DynCleanError, match="the output is the input"):
         run_heldout(tmp_path / "model", tmp_path / "dev.spacy", tmp_path / "dev.spacy")
     out = subprocess.run([sys.executable, "-m", "spacy_dynclean", "heldout", tmp_path / "nomodel",
                           tmp_path / "dev.spacy", tmp_path / "ev2.json"], capture_output=True, text=True)
@@ -122,28 +123,16 @@ def test_run_heldout_and_cli(tmp_path):
     assert "nomodel: no such pipeline" in out.stdout + out.stderr and not (tmp_path / "ev2.json").exists()
 
 
-@pytest.mark.parametrize("source,flagged", [("auto", ["The"]), ("heldout", ["The"]), ("both", ["Paris", "The"]),
-                                            ("dynamics", ["Paris"])])
-def test_positive_source(tmp_path, source, flagged):
+@pytest.mark.parametrize("positives,flagged", [(["heldout"], ["The"]), (["aum", "heldout"], ["Paris", "The"]),
+                                               (["aum"], ["Paris"])])
+def test_detectors_of_positives(tmp_path, positives, flagged):
     write_setup(tmp_path, low=[(0, 3, 4)])  # the dynamics suspect "Paris"; the dev evidence suspects "The"
     ev = collect_evidence(ruler_nlp(), docs_of(tmp_path, DEV, "dev"))
     ev.to_disk(tmp_path / "ev.json")
-    settings = CleanSettings(positive_percentile=100, negative_percentile=0, positive_source=source)
-    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
-                       threshold_dir=tmp_path / "thr", settings=settings, heldout_path=tmp_path / "ev.json")
+    over = overrides(tmp_path, tmp_path / "ev.json", **{"detectors.aum.negative_percentile": 0,
+                                                         "decision.positives": positives})
+    report = run_clean("default", tmp_path / "c.spacy", overrides=over)
     doc = read_docbin(tmp_path / "c.spacy")[0]
     removed = sorted({"The", "Paris", "Anna"} - {e.text for e in doc.ents})
     assert removed == flagged
-    assert report["positive_source"] == ("heldout" if source == "auto" else source)
-
-
-def test_positive_source_heldout_needs_evidence(tmp_path):
-    write_setup(tmp_path)
-    with pytest.raises(DynCleanError, match="needs held-out evidence"):
-        run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy", threshold_dir=tmp_path / "thr",
-                  settings=CleanSettings(positive_source="heldout"))
-    assert not (tmp_path / "c.spacy").exists()
-    # without evidence, auto means the dynamics
-    report = run_clean(tmp_path / "train.spacy", tmp_path / "dyn", tmp_path / "c.spacy",
-                       threshold_dir=tmp_path / "thr")
-    assert report["positive_source"] == "dynamics"
+    assert report["decision"]["positives"] == positives

@@ -1,0 +1,102 @@
+import numpy
+import pytest
+
+from spacy_dynclean.decision import Flags, combine, decision, volume_warnings
+from spacy_dynclean.detectors import Suspicion
+from spacy_dynclean.evidence import Evidence
+from spacy_dynclean.strategies import clean_docs, remove_strategy
+from spacy_dynclean.util import DynCleanError
+
+from .helpers import RECORDS, docs_of, make_dynamics
+
+
+def low_suspicion(dyn):
+    """A detector's view: every sample with a negative AUM is suspect."""
+    low = (dyn.aum() < 0) & dyn.candidates
+    return Suspicion(positive=low & dyn.positive, negative=low & ~dyn.positive, score=-dyn.aum())
+
+
+def evidence_of(tmp_path, low):
+    docs = docs_of(tmp_path, RECORDS, "ds")
+    dyn = make_dynamics(docs, low=low)
+    return Evidence(corpus=tmp_path / "ds.spacy", docs=docs, samples=dyn, dynamics=dyn)
+
+
+def decide(ev, suspicions, **settings):
+    kinds = {"positives": list(suspicions), "negatives": list(suspicions)}
+    return decision(remove_strategy(), **{**kinds, **settings}).flag(ev, suspicions)
+
+
+def test_combine_rules():
+    a, b, c = numpy.array([1, 1, 0, 0], bool), numpy.array([1, 0, 1, 0], bool), numpy.array([1, 1, 1, 0], bool)
+    assert combine([a, b], "union", 2, 4).tolist() == [True, True, True, False]
+    assert combine([a, b], "intersection", 2, 4).tolist() == [True, False, False, False]
+    assert combine([a, b, c], "vote", 2, 4).tolist() == [True, True, True, False]
+    assert combine([a, b, c], "vote", 3, 4).tolist() == [True, False, False, False]
+    assert not combine([], "union", 2, 4).any()
+
+
+def test_overlapping_negatives_are_protected(tmp_path):
+    ev = evidence_of(tmp_path, low=[(2, 0, 1), (2, 1, 3)])  # sub-span "Bob", shifted "Smith left"
+    flags = decide(ev, {"aum": low_suspicion(ev.samples)})
+    assert flags.negative.sum() == 0 and flags.protected_negatives == 2
+    flags = decide(ev, {"aum": low_suspicion(ev.samples)}, protect_overlaps=False)
+    assert flags.negative.sum() == 2
+
+
+def test_vote_of_two_detectors(tmp_path):
+    ev = evidence_of(tmp_path, low=[(0, 0, 1), (0, 7, 8)])  # "The" and "Berlin"
+    first = low_suspicion(ev.samples)
+    second = Suspicion.none(len(ev.samples))
+    second.positive = first.positive.copy()  # agrees on "The" only
+    union = decide(ev, {"a": first, "b": second})
+    vote = decide(ev, {"a": first, "b": second}, positive_rule="vote", negative_rule="vote", min_votes=2)
+    assert (union.positive.sum(), union.negative.sum()) == (1, 1)
+    assert (vote.positive.sum(), vote.negative.sum()) == (1, 0)
+    assert vote.votes[vote.positive].tolist() == [2]
+
+
+def test_label_majority_warning_and_cap(tmp_path):
+    ev = evidence_of(tmp_path, low=[(0, 5, 6), (2, 0, 2)])  # both PER positives
+    flags = decide(ev, {"aum": low_suspicion(ev.samples)})
+    assert any("PER: 2 of 2" in w for w in flags.warnings)
+    capped = decide(ev, {"aum": low_suspicion(ev.samples)}, max_label_fraction=0.5)
+    assert capped.positive.sum() == 1 and any("capped" in w for w in capped.warnings)
+
+
+def test_volume_warnings_for_many_negatives_and_dropped_docs(tmp_path):
+    ev = evidence_of(tmp_path, low=[(0, 7, 8)])  # one negative of many
+    flags = decide(ev, {"aum": low_suspicion(ev.samples)})
+    _, stats = clean_docs(ev.docs, ev.samples, flags)
+    assert volume_warnings(ev.samples, flags, stats.docs_in, stats.docs_dropped) == []
+    # all 3 spans of "Hello world" and "left" of "Bob Smith left": 4 of the 26 negatives (over 10%),
+    # and one doc in three goes
+    ev = evidence_of(tmp_path, low=[(1, 0, 1), (1, 1, 2), (1, 0, 2), (2, 2, 3)])
+    flags = decide(ev, {"aum": low_suspicion(ev.samples)})
+    _, stats = clean_docs(ev.docs, ev.samples, flags)
+    warnings = volume_warnings(ev.samples, flags, stats.docs_in, stats.docs_dropped)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("4 of ") and "negatives flagged" in warnings[0]
+    assert warnings[1].startswith("1 of 3 docs dropped")
+    assert volume_warnings(ev.samples, flags, stats.docs_in, stats.docs_dropped, max_negative_share=0.5,
+                           max_dropped_share=0.5) == []
+
+
+@pytest.mark.parametrize("settings,match", [
+    ({"positive_rule": "most"}, "positive_rule"), ({"min_votes": 0}, "min_votes"),
+    ({"max_label_fraction": 2}, "max_label_fraction"), ({"positives": "aum"}, "positives"),
+    ({"majority_warning": -1}, "majority_warning"),
+])
+def test_decision_settings_are_validated(settings, match):
+    with pytest.raises(DynCleanError, match=match):
+        decision(remove_strategy(), **settings)
+
+
+def test_flags_never_touch_threshold_samples(tmp_path):
+    docs = docs_of(tmp_path, RECORDS, "ds")
+    dyn = make_dynamics(docs, threshold=True)
+    ev = Evidence(corpus=tmp_path, docs=docs, samples=dyn, dynamics=dyn)
+    every = Suspicion(numpy.ones(len(dyn), bool), numpy.ones(len(dyn), bool), numpy.ones(len(dyn), "float32"))
+    flags = decide(ev, {"all": every}, protect_overlaps=False)
+    assert isinstance(flags, Flags) and not (flags.any & dyn.threshold).any()
+    assert flags.any.sum() == int((~dyn.threshold).sum())
