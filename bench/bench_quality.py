@@ -85,7 +85,7 @@ def evaluate(model: Path, dataset: str) -> Dict[str, float]:
 
 
 AUDIT_KEYS = ("flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",
-              "labels_f1_before", "labels_f1_after", "docs_dropped")
+              "labels_f1_before", "labels_f1_after", "labels_f1_all", "docs_dropped", "changes")
 
 
 def heldout_evidence(base: Path, dataset: str) -> Path:
@@ -168,14 +168,64 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
     save_docbin(cleaned, path)
 
 
-VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "oracle", "gold")
+VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "combined", "combined_st",
+            "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
 CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "cleaned": (True, "default", {}),
     "cleaned_dyn": (False, "default", DYNAMICS_ONLY),
     "cleaned_both": (True, "default", {"decision.positives": ["aum", "heldout"]}),
+    "goldfree": (False, "goldfree", {}),  # the structure of the text, corrected
+    "combined": (True, "combined", {}),  # dev evidence, AUM and the structure, corrected
 }
+# self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained
+SELF_TRAINED = {"goldfree_st": "goldfree", "combined_st": "combined"}
+
+
+def fill_corpus(base: Path, teacher: str) -> Path:
+    """The teacher variant's corpus with its masked regions labelled by the
+    teacher (a self-training round), written once."""
+    from spacy_dynclean.selftrain import run_fill
+
+    out = base / f"train-{teacher}_st.spacy"
+    if not out.exists():
+        run_fill(base / teacher / "model-best", base / f"train-{teacher}.spacy", out)
+    return out
+
+
+def correction_oracle(dataset: str, base: Path, flagged_by: str) -> Path:
+    """Gold labels written exactly where `flagged_by` flagged (the ceiling of
+    correcting what it found): every flagged sample's tokens, and the gold
+    entities overlapping them, take the gold annotation; elsewhere the
+    distant labels stay (benchmark only)."""
+    from spacy.tokens import Span
+
+    out = base / f"train-{flagged_by}_oracle.spacy"
+    if out.exists():
+        return out
+    report = json.loads((base / f"train-{flagged_by}.report.json").read_text())
+    dyn = Dynamics.from_disk(base / "dyn-noisy")
+    rows = sorted(report["flagged_rows"]["positives"] + report["flagged_rows"]["negatives"])
+    regions: Dict[str, set] = {}
+    for row in rows:
+        regions.setdefault(dyn.doc_ids[int(dyn.doc[row])], set()).update(range(int(dyn.start[row]), int(dyn.end[row])))
+    gold = {d.user_data["dynclean_id"]: d for d in train_docs(dataset, "train-gs")}
+    docs = []
+    for doc in train_docs(dataset, "train-ds"):
+        new = doc.copy()
+        touched = regions.get(doc.user_data["dynclean_id"])
+        if touched:
+            g_ents = [(e.start, e.end, e.label_) for e in gold[doc.user_data["dynclean_id"]].ents
+                      if touched.intersection(range(e.start, e.end))]
+            region = set(touched).union(*(range(s, e) for s, e, _ in g_ents))
+            ents = [(s.start, s.end, s.label_) for s in doc.spans["sc"] if not region.intersection(range(s.start, s.end))]
+            spans = [Span(new, s, e, label=lab) for s, e, lab in sorted(ents + g_ents)]
+            new.set_ents(spans, default="outside")
+            new.spans["sc"] = spans
+        docs.append(new)
+    save_docbin(docs, out)
+    return out
 
 
 def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool,
@@ -200,6 +250,15 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         audits[name] = audit_corpus(dataset, path)
         if name in variants:
             times[name] = train(backbone, base / name, path, dataset, seed, epochs)
+    for student, teacher in SELF_TRAINED.items():
+        if student in variants and teacher in reports:
+            path = fill_corpus(base, teacher)
+            audits[student] = audit_corpus(dataset, path)
+            times[student] = train(backbone, base / student, path, dataset, seed, epochs)
+    if "goldfree_oracle" in variants and "goldfree" in reports:
+        path = correction_oracle(dataset, base, "goldfree")
+        audits["goldfree_oracle"] = audit_corpus(dataset, path)
+        times["goldfree_oracle"] = train(backbone, base / "goldfree_oracle", path, dataset, seed, epochs)
     report = reports["cleaned"]
     dyn = Dynamics.from_disk(base / "dyn-noisy")
     oracles = (["oracle"] if "oracle" in variants else []) + (["oracle-pos", "oracle-neg"] if oracle_split else [])
@@ -209,17 +268,15 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         times[name] = train(backbone, base / name, base / f"train-{name}.spacy", dataset, seed, epochs)
     if "gold" in variants:
         times["gold"] = train(backbone, base / "gold", corpus(dataset, "train-gs"), dataset, seed, epochs)
-    names = ["noisy"] + [v for v in CLEANED if v in variants] + oracles + (["gold"] if "gold" in variants else [])
+    names = ["noisy"] + [v for v in VARIANTS if v in variants and v not in ("oracle", "gold")] + oracles + \
+        (["gold"] if "gold" in variants else [])
     # trainings of this seed cached by an earlier run with more --variants are reported too
-    names += [v for v in ("cleaned_dyn", "cleaned_both", "oracle", "oracle-pos", "oracle-neg", "gold")
-              if v not in names and trained(base / v)]
+    names += [v for v in VARIANTS + ("oracle-pos", "oracle-neg") if v not in names and trained(base / v)]
     scores = {name: evaluate(base / name, dataset) for name in names}
     if with_ner:
-        for name, path in (("noisy", corpus(dataset, "train-ds")), ("cleaned", base / "train-cleaned.spacy"),
-                           ("cleaned_dyn", base / "train-cleaned_dyn.spacy"),
-                           ("cleaned_both", base / "train-cleaned_both.spacy")):
-            if name != "noisy" and name not in variants:
-                continue
+        retrained = [v for v in (*CLEANED, *SELF_TRAINED) if v in variants]
+        for name in ["noisy", *retrained]:
+            path = corpus(dataset, "train-ds") if name == "noisy" else base / f"train-{name}.spacy"
             times[f"{name}_ner"] = train(backbone, base / f"{name}_ner", path, dataset, seed, epochs,
                                          component="ner")
             scores[f"{name}_ner"] = evaluate(base / f"{name}_ner", dataset)
@@ -293,6 +350,8 @@ def main() -> None:
     args = p.parse_args()
     start = time.time()
     variants = [v for v in args.variants.split(",") if v]
+    variants += [SELF_TRAINED[v] for v in variants if v in SELF_TRAINED and SELF_TRAINED[v] not in variants]
+    variants += ["goldfree"] if "goldfree_oracle" in variants and "goldfree" not in variants else []
     if not set(variants) <= set(VARIANTS) or "cleaned" not in variants:
         raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")
     runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants,

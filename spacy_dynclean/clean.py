@@ -27,8 +27,10 @@ from .report import markdown_summary
 from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
 
 CONFIG_DIR = Path(__file__).parent / "configs"
-#: Presets that `init-config` writes; `default` is the dev-evidence default.
-PRESETS = {"default": "clean.cfg"}
+#: Presets that `init-config` writes and `clean` takes by name: `default` needs
+#: a gold dev set (held-out evidence), `goldfree` reads the corpus alone,
+#: `combined` both.
+PRESETS = {"default": "clean.cfg", "goldfree": "clean_goldfree.cfg", "combined": "clean_combined.cfg"}
 
 
 def default_config(preset: str = "default") -> Config:
@@ -38,9 +40,11 @@ def default_config(preset: str = "default") -> Config:
     return Config().from_disk(CONFIG_DIR / PRESETS[preset], interpolate=False)
 
 
-def config_error(error: ConfigValidationError, where: str = "", wrapped: bool = False) -> DynCleanError:
+def config_error(error: ConfigValidationError, where: str = "", wrapped: bool = False,
+                 source: str = "cleaning config") -> DynCleanError:
     """One line naming the section and key of the first config error
-    (`wrapped`: the section was resolved as {"x": section})."""
+    (`wrapped`: the section was resolved as {"x": section}; `source`: the
+    file, where the error is in the file itself)."""
     errors = getattr(error, "errors", None) or []
     if errors:
         first = errors[0]
@@ -51,9 +55,9 @@ def config_error(error: ConfigValidationError, where: str = "", wrapped: bool = 
         section = ".".join(([where] if where else []) + loc[:-1]) or where
         key = loc[-1] if loc else ""
         place = f"[{section}] {key}" if section else key
-        return DynCleanError(f"cleaning config: {place}: {text}")
-    text = " ".join(str(getattr(error, "title", "") or error).split())
-    return DynCleanError(f"cleaning config{' [' + where + ']' if where else ''}: {text}")
+        return DynCleanError(f"{source}: {place}: {text}")
+    text = " ".join(str(getattr(error, "desc", "") or getattr(error, "title", "") or error).split())
+    return DynCleanError(f"{source}{' [' + where + ']' if where else ''}: {text}")
 
 
 def load_clean_config(config: Union[PathLike, Config, str], overrides: Optional[Dict[str, Any]] = None) -> Config:
@@ -74,7 +78,8 @@ def load_clean_config(config: Union[PathLike, Config, str], overrides: Optional[
                 raise DynCleanError(f"{path}: is a folder, not a cleaning config file")
             cfg = Config().from_disk(path, overrides=overrides, interpolate=False)
     except ConfigValidationError as e:
-        raise config_error(e) from None
+        source = "cleaning config" if isinstance(config, Config) or str(config) in PRESETS else str(config)
+        raise config_error(e, source=source) from None
     except UnicodeDecodeError:
         raise DynCleanError(f"{config}: not a UTF-8 text file (a cleaning config is)") from None
     except OSError as e:
@@ -261,6 +266,8 @@ def run_clean(
         decision: Decision = parts["decision"]
         suspicions = run_detectors(evidence, parts["detectors"], decision.detectors)
         flags = decision.flag(evidence, suspicions)
+        for name, suspicion in suspicions.items():
+            flags.warnings += [f"detectors.{name}: {w}" for w in suspicion.warnings]
         msg.info(f"Decided: {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
                  f"flagged ({time.time() - t0:.1f}s)")
         try:

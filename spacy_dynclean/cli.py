@@ -6,6 +6,7 @@ interruption into one line on stderr and exit code 1 (130 / 143 for SIGINT /
 SIGTERM), without a traceback, and leaves no partial output.
 """
 import errno
+import json
 import functools
 import os
 import sys
@@ -191,6 +192,51 @@ def init_config_cli(
     with one_output(output) as tmp:
         tmp.write_text((CONFIG_DIR / PRESETS[preset]).read_text(encoding="utf8"), encoding="utf8")
     msg.good(f"Wrote the {preset} cleaning config to {output}")
+
+
+@app.command("folds", context_settings=EXTRA_ARGS)
+@handle_errors
+def folds_cli(
+    ctx: typer.Context,
+    backbone: str = typer.Argument(..., help="cnn, minilm, or a Hugging Face model name or path"),
+    corpus: Path = typer.Argument(..., help="Training DocBin (distant labels)"),
+    dev: Path = typer.Argument(..., help="Dev DocBin, for model selection only"),
+    output: Path = typer.Argument(..., help="Folder for folds.npz"),
+    k: int = typer.Option(4, "--folds", "-k", help="Number of folds"),
+    mode: str = typer.Option("entity-disjoint", "--mode", help="entity-disjoint or random"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split and the trainings"),
+    threads: int = typer.Option(0, "--threads", help="CPU threads of each training (0: as the environment says)"),
+    config_dir: Path = typer.Option(Path("configs"), "--config-dir", help="Folder of the backbone configs"),
+) -> None:
+    """Train K models, each without a group of entity forms, and record every
+    span's label distribution from a model that never saw it: evidence for
+    the out_of_fold detector. Extra --section.key value options go to each
+    training (e.g. --training.max_epochs 3)."""
+    from .folds import run_folds
+
+    extra = parse_overrides(ctx.args)
+    span_length = int(extra.get("components.dynclean_ner.max_span_length", 8))
+    overrides = [x for key, value in extra.items() for x in (f"--{key}", value if isinstance(value, str) else json.dumps(value))]
+    run_folds(backbone, corpus, dev, output, k=k, mode=mode, seed=seed, overrides=overrides,
+              config_dir=config_dir, threads=threads, max_span_length=span_length)
+
+
+@app.command("fill")
+@handle_errors
+def fill_cli(
+    model: Path = typer.Argument(..., help="Pipeline trained on the cleaned corpus (the teacher)"),
+    corpus: Path = typer.Argument(..., help="The cleaned DocBin it was trained on"),
+    output: Path = typer.Argument(..., help="Filled DocBin to write (OUTPUT.report.json beside)"),
+    report: Optional[Path] = typer.Option(None, "--report", help="JSON report path"),
+    unlabelled_min_score: Optional[float] = typer.Option(
+        None, "--unlabelled-min-score", help="Also add entities predicted in unlabelled text at this probability"),
+) -> None:
+    """A self-training round: the teacher decides the masked regions of the
+    cleaned corpus (its entities there become entities, the rest non-entity);
+    train a student on the output."""
+    from .selftrain import run_fill
+
+    run_fill(model, corpus, output, report_path=report, unlabelled_min_score=unlabelled_min_score)
 
 
 @app.command("heldout")

@@ -121,6 +121,7 @@ class Decision:
     majority_warning: float = 0.5
     max_negative_share: float = 0.1
     max_dropped_share: float = 0.1
+    protect_flagged: bool = True
 
     @property
     def detectors(self) -> List[str]:
@@ -144,7 +145,9 @@ class Decision:
         flag_neg &= candidate & ~positive
         protected = 0
         if self.protect_overlaps and flag_neg.any():
-            over = overlaps_positive(samples.doc, samples.start, samples.end, positive) & flag_neg
+            # with protect_flagged off, only distant entities that stay protect their overlaps
+            kept = positive if self.protect_flagged else positive & ~flag_pos
+            over = overlaps_positive(samples.doc, samples.start, samples.end, kept) & flag_neg & ~positive
             protected = int(over.sum())
             flag_neg &= ~over
         votes = numpy.zeros(n, dtype="int16")
@@ -165,12 +168,14 @@ def decision(strategy: Strategy, positives: List[str] = ["heldout"], negatives: 
              positive_rule: str = "union", negative_rule: str = "union", min_votes: int = 2,
              protect_overlaps: bool = True, max_label_fraction: Optional[float] = None,
              majority_warning: float = 0.5, max_negative_share: float = 0.1,
-             max_dropped_share: float = 0.1) -> Decision:
+             max_dropped_share: float = 0.1, protect_flagged: bool = True) -> Decision:
     """Which detectors flag positives (distant entities) and negatives
     (non-entity spans), combined by `union`, `intersection` or `vote` (at
     least `min_votes` detectors); negatives overlapping a distant entity are
-    never flagged with `protect_overlaps`; `max_label_fraction` caps the
-    flagged share of a label's positives."""
+    never flagged with `protect_overlaps` (with `protect_flagged` off, only
+    overlaps of distant entities that are not themselves flagged: the right
+    span of a wrong partial match may then be flagged); `max_label_fraction`
+    caps the flagged share of a label's positives."""
     for key, names in (("positives", positives), ("negatives", negatives)):
         if not isinstance(names, (list, tuple)) or not all(isinstance(x, str) for x in names):
             raise DynCleanError(f"{key} must be a list of detector names, not {names!r}")
@@ -188,4 +193,4 @@ def decision(strategy: Strategy, positives: List[str] = ["heldout"], negatives: 
         raise DynCleanError(f"strategy must be a registered strategy, not {strategy!r}")
     return Decision(strategy, list(positives), list(negatives), positive_rule, negative_rule, min_votes,
                     bool(protect_overlaps), max_label_fraction, majority_warning, max_negative_share,
-                    max_dropped_share)
+                    max_dropped_share, bool(protect_flagged))

@@ -14,6 +14,7 @@ function, so each detector can be called and tested without a config.
 A user's own detector is registered the same way (`@spacy.registry.misc`) and
 picked up with `--code` or from a package's `spacy_misc` entry points.
 """
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -22,6 +23,7 @@ import numpy
 from spacy.util import registry
 
 from .evidence import Evidence
+from .samples import gold_spans
 from .scores import RANKINGS, compute_scores, resolve_k
 from .thresholds import METHODS, Thresholds, from_fraction, from_mixture, from_threshold_samples
 from .util import DynCleanError
@@ -211,3 +213,238 @@ def heldout_forms(min_predicted: int = 1, max_precision: float = 0.0, negatives:
     check_range("min_missed_share", min_missed_share, 0, 1)
     return partial(heldout_suspicion, min_predicted=min_predicted, max_precision=max_precision,
                    negatives=bool(negatives), min_missed_share=min_missed_share)
+
+
+# --- the structure of the text (gold-free) -------------------------------------------------------
+
+
+def doc_row_bases(samples) -> numpy.ndarray:
+    """First sample row of each doc (rows are grouped by doc, in candidate order)."""
+    return numpy.searchsorted(samples.doc, numpy.arange(len(samples.doc_ids)))
+
+
+def corpus_labels(evidence: Evidence) -> Dict[str, int]:
+    """The majority distant label column of each entity text in the corpus."""
+    samples = evidence.samples
+
+    def make() -> Dict[str, int]:
+        docs = evidence.docs_by_position()
+        votes: Dict[str, Counter] = {}
+        rows = numpy.nonzero(samples.positive & ~samples.threshold)[0]
+        for row in rows:
+            text = docs[int(samples.doc[row])][int(samples.start[row]): int(samples.end[row])].text
+            votes.setdefault(text, Counter())[int(samples.label[row])] += 1
+        return {text: c.most_common(1)[0][0] for text, c in votes.items()}
+
+    return evidence.cached("corpus_labels", make)
+
+
+def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, positives: bool = True,
+                             negatives: bool = True) -> Suspicion:
+    """Partial matches, common words and unlabelled names, from the casing of
+    the corpus (see `structure`). Suggests the whole name run for a partial
+    match and the run for an unlabelled name (typed by the corpus's majority
+    distant label of that text, where it has one; else -1), and non-entity
+    for a common word."""
+    from .samples import candidate_row
+    from .structure import CasingStats, extend, free_runs, has_case_information, name_mask
+
+    samples = evidence.samples
+    docs = evidence.docs_by_position()
+    words_of = [[t.text for t in doc] for doc in docs]
+    stats = evidence.cached("casing", lambda: CasingStats.from_sentences(words_of))
+    common = stats.common_words(confidence)
+    labels_of = corpus_labels(evidence)
+    n, n_labels, max_len = len(samples), len(samples.labels), evidence.max_span_length
+    flag_pos = numpy.zeros(n, dtype=bool)
+    flag_neg = numpy.zeros(n, dtype=bool)
+    score = numpy.full(n, numpy.nan, dtype="float32")
+    proposals: List[tuple] = []
+    bases = doc_row_bases(samples)
+    by_doc: Dict[int, List[int]] = {}
+    for row in numpy.nonzero(samples.positive & samples.candidates)[0]:
+        by_doc.setdefault(int(samples.doc[row]), []).append(int(row))
+    counts: Counter = Counter()
+    # the distant entities say whether this corpus marks names by case at all
+    starts = [words_of[int(samples.doc[r])][int(samples.start[r])] for r in numpy.nonzero(samples.positive)[0]]
+    starts = [w for w in starts if w[:1].isalpha()]
+    if not starts or sum(w[:1].isupper() for w in starts) <= len(starts) / 2:
+        return Suspicion(flag_pos, flag_neg, score, details={"confidence": confidence, "names_capitalized": False},
+                         warnings=["most distant entities do not start with a capital: this corpus does not mark "
+                                   "names by case, so the name structure flags nothing"])
+    for p, words in enumerate(words_of):
+        if not has_case_information(words):
+            continue  # a capital says nothing here
+        is_name = name_mask(words, common)
+        base, n_tok = int(bases[p]), len(words)
+        covered = [False] * n_tok
+        for ent in gold_spans(docs[p], samples.spans_key):  # entities too long to be samples block too
+            for t in range(ent.start, ent.end):
+                covered[t] = True
+        if positives:
+            for row in by_doc.get(p, []):
+                score[row] = 0.0  # judged: a sentence with case information
+                s, e = int(samples.start[row]), int(samples.end[row])
+                others = [c and not s <= t < e for t, c in enumerate(covered)]
+                start, end = extend(s, e, is_name, others)
+                alpha = [w for w in words[s:e] if w[:1].isalpha()]
+                if (start, end) != (s, e) and end - start <= max_len:
+                    kind, suggestion = "partial_matches", (start, end, labels_of.get(docs[p][start:end].text, -1))
+                elif alpha and all(w in common for w in alpha):
+                    kind, suggestion = "common_words", (s, e, n_labels)
+                else:
+                    continue
+                flag_pos[row] = True
+                score[row] = 1.0
+                proposals.append((row, p, *suggestion, 1.0))
+                counts[kind] += 1
+                if kind == "partial_matches" and negatives:  # the whole run is a missed entity too
+                    run_row = base + candidate_row(start, end, n_tok, max_len)
+                    flag_neg[run_row] = True
+                    score[run_row] = 1.0
+        if negatives:
+            for start, end in free_runs(is_name, covered):
+                if end - start > max_len:
+                    continue
+                row = base + candidate_row(start, end, n_tok, max_len)
+                if samples.candidates[row] and not samples.positive[row]:
+                    flag_neg[row] = True
+                    score[row] = 1.0
+                    proposals.append((-1, p, start, end, labels_of.get(docs[p][start:end].text, -1), 1.0))
+                    counts["unlabelled_names"] += 1
+    warnings = []
+    if stats.sentences_with_case < stats.sentences / 2:
+        warnings.append(f"only {stats.sentences_with_case:,} of {stats.sentences:,} sentences carry case "
+                        "information: the name structure says little about this corpus")
+    return Suspicion(
+        positive=flag_pos, negative=flag_neg, score=score, proposals=Proposals.from_rows(proposals),
+        details={"confidence": confidence, **counts, "sentences": stats.sentences,
+                 "sentences_with_case_information": stats.sentences_with_case},
+        warnings=warnings,
+    )
+
+
+@registry.misc("spacy-dynclean.name_structure.v1")
+def name_structure(confidence: float = 0.9, positives: bool = True, negatives: bool = True) -> Detector:
+    """Gold-free: flags distant entities strictly inside a longer run of
+    capitalized names (partial matches) or made of words the corpus mostly
+    writes in lower case (spurious), and unlabelled name runs (missed
+    entities); `confidence`: how sure the corpus must be that a word is common."""
+    check_range("confidence", confidence, 0.5, 1)
+    return partial(name_structure_suspicion, confidence=confidence, positives=bool(positives),
+                   negatives=bool(negatives))
+
+
+# --- per surface form --------------------------------------------------------------------------
+
+
+def sample_forms(evidence: Evidence, rows: numpy.ndarray) -> List[str]:
+    """The lower-cased text of each sample row (its surface form)."""
+    samples = evidence.samples
+    docs = evidence.docs_by_position()
+    return [docs[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])].text.lower() for r in rows]
+
+
+def per_form_suspicion(evidence: Evidence, *, detector: Detector, min_share: float = 0.5,
+                       negatives: bool = False) -> Suspicion:
+    """Decide per (surface form, label) instead of per sample: a form whose
+    occurrences the wrapped detector judged (score not NaN) were flagged in
+    more than `min_share` of the cases has every occurrence flagged (those it
+    could not judge too); one flagged less often has none flagged. Distant
+    errors repeat by form ("York" PER 43 times), so the evidence of the
+    informative occurrences decides for all."""
+    inner = detector(evidence)
+    samples = evidence.samples
+    out = Suspicion(inner.positive.copy(), inner.negative.copy(), inner.score.copy(), inner.label,
+                    inner.proposals, dict(inner.details), list(inner.warnings))
+    kinds = [("positive", samples.positive & samples.candidates)]
+    if negatives:
+        kinds.append(("negative", ~samples.positive & samples.candidates))
+    for kind, pool in kinds:
+        rows = numpy.nonzero(pool)[0]
+        flags = getattr(inner, kind)
+        judged = ~numpy.isnan(inner.score)
+        keys = [(f, int(lab)) for f, lab in zip(sample_forms(evidence, rows), samples.label[rows])]
+        tally: Dict[tuple, List[int]] = {}
+        for key, row in zip(keys, rows):
+            t = tally.setdefault(key, [0, 0])
+            t[0] += bool(flags[row] and judged[row])
+            t[1] += bool(judged[row])
+        decided = getattr(out, kind)
+        forms_flagged = 0
+        for key, row in zip(keys, rows):
+            flagged, seen = tally[key]
+            decided[row] = seen > 0 and flagged > min_share * seen
+        forms_flagged = sum(1 for f, n in tally.values() if n and f > min_share * n)
+        out.details[f"{kind}_forms_flagged"] = forms_flagged
+        out.score[rows] = [tally[k][0] / tally[k][1] if tally[k][1] else numpy.nan for k in keys]
+    # a suggestion for a sample the form's majority cleared goes, and so does the
+    # negative flag of its suggested span (the wrapped detector's reason for it)
+    props = inner.proposals
+    cleared = (props.row >= 0) & ~out.positive[numpy.maximum(props.row, 0)]
+    if cleared.any():
+        from .samples import candidate_row
+
+        keep = ~cleared
+        out.proposals = Proposals(props.row[keep], props.doc[keep], props.start[keep], props.end[keep],
+                                  props.label[keep], props.score[keep])
+        still = set(zip(out.proposals.doc.tolist(), out.proposals.start.tolist(), out.proposals.end.tolist()))
+        bases = doc_row_bases(samples)
+        docs = evidence.docs_by_position()
+        for doc, start, end, row in zip(props.doc[cleared].tolist(), props.start[cleared].tolist(),
+                                        props.end[cleared].tolist(), props.row[cleared].tolist()):
+            if (doc, start, end) in still or (start, end) == (int(samples.start[row]), int(samples.end[row])):
+                continue
+            run = int(bases[doc]) + candidate_row(start, end, len(docs[doc]), evidence.max_span_length)
+            if not negatives:
+                out.negative[run] = False
+    return out
+
+
+@registry.misc("spacy-dynclean.per_form.v1")
+def per_form(detector: Detector, min_share: float = 0.5, negatives: bool = False) -> Detector:
+    """Wrap a detector to decide per (surface form, label): flag every
+    occurrence of a form that the wrapped detector flagged in more than
+    `min_share` of the occurrences it could judge, and no occurrence of the
+    others (positives; negatives too with `negatives`)."""
+    check_range("min_share", min_share, 0, 1)
+    if not callable(detector):
+        raise DynCleanError("detector must be a registered detector")
+    return partial(per_form_suspicion, detector=detector, min_share=min_share, negatives=bool(negatives))
+
+
+# --- out-of-fold models --------------------------------------------------------------------------
+
+
+def out_of_fold_suspicion(evidence: Evidence) -> Suspicion:
+    """Where a model that never trained on the sentence (nor, entity-disjoint,
+    on its entity forms) disagrees with the distant label: a distant entity
+    whose span it gives another label (or none), a non-entity span it calls an
+    entity. No threshold: the model's own decision is the rule; wrap it in
+    `per_form.v1` to decide by the majority of a form's occurrences. Suggests
+    the model's label (re-type) where it predicts another entity label."""
+    folds = evidence.require("folds")
+    samples = evidence.samples
+    n_labels = len(samples.labels)
+    covered = (folds.count > 0) & samples.candidates
+    probs = folds.probs.astype("float32")
+    pred = probs.argmax(axis=1)
+    own = probs[numpy.arange(len(samples)), numpy.minimum(samples.label, n_labels)]
+    disagree = covered & (pred != samples.label)
+    flag_pos = disagree & samples.positive
+    flag_neg = disagree & ~samples.positive
+    score = numpy.where(covered, 1.0 - own, numpy.nan).astype("float32")
+    label = numpy.where(flag_pos | flag_neg, pred, -1).astype("int64")
+    rows = numpy.nonzero(flag_pos & (pred < n_labels))[0]
+    proposals = Proposals(rows.astype("int64"), samples.doc[rows].astype("int64"), samples.start[rows].astype("int64"),
+                          samples.end[rows].astype("int64"), pred[rows].astype("int64"),
+                          probs[rows, pred[rows]].astype("float32"))
+    return Suspicion(positive=flag_pos, negative=flag_neg, score=score, label=label, proposals=proposals,
+                     details={"covered_samples": int(covered.sum()), "folds": folds.meta.get("folds"),
+                              "mode": folds.meta.get("mode")})
+
+
+@registry.misc("spacy-dynclean.out_of_fold.v1")
+def out_of_fold() -> Detector:
+    """Disagreement of out-of-fold models (`folds` command) with the distant labels."""
+    return out_of_fold_suspicion

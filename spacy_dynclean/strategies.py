@@ -10,7 +10,7 @@ non-entity), and only the rest are masked. A doc with every token missing is
 dropped and counted. The input docs are never modified.
 """
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Dict, List, Optional, Set, Tuple, Union
 
@@ -52,6 +52,7 @@ class CleanStats:
     negatives_relabelled: int = 0
     masked_tokens: int = 0
     strategy: str = "remove"
+    changes: Dict[str, int] = field(default_factory=dict)
 
 
 def clean_docs(
@@ -158,3 +159,153 @@ def relabel_strategy(k: Union[int, str, None] = "auto", min_agreement: float = 1
     was the same in at least `min_agreement` of the first k epochs."""
     check_range("min_agreement", min_agreement, 0, 1)
     return partial(relabel, k=validate_k(k), min_agreement=min_agreement)
+
+
+# --- correction -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """A suggested span for a doc: label column (-1: unknown, mask it;
+    the non-entity column: plain non-entity), where it came from."""
+
+    start: int
+    end: int
+    label: int
+    score: float
+    kind: str
+
+
+def suggestions(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], detectors: List[str]
+                ) -> Tuple[Dict[int, Change], Dict[Tuple[int, int, int], int]]:
+    """The proposals of `detectors` for the decided flags: per flagged
+    positive row, the best replacement; per (doc, start, end) of a flagged
+    negative, the label the proposals give it (-1 when they disagree)."""
+    samples = evidence.samples
+    n_labels = len(samples.labels)
+    replace: Dict[int, Change] = {}
+    span_labels: Dict[Tuple[int, int, int], int] = {}
+    for name in detectors:
+        props = suspicions[name].proposals
+        for row, doc, start, end, label, score in zip(props.row, props.doc, props.start, props.end, props.label,
+                                                      props.score):
+            row, doc, start, end, label = int(row), int(doc), int(start), int(end), int(label)
+            if row >= 0 and flags.positive[row]:
+                s, e = int(samples.start[row]), int(samples.end[row])
+                kind = "removed" if label == n_labels else "masked" if label < 0 else \
+                    "retyped" if (start, end) == (s, e) else "rebounded"
+                best = replace.get(row)
+                if best is None or float(score) > best.score:
+                    replace[row] = Change(start, end, label, float(score), kind)
+            if 0 <= label < n_labels:
+                key = (doc, start, end)
+                span_labels[key] = label if span_labels.get(key, label) == label else -1
+    return replace, span_labels
+
+
+def correct_docs(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], detectors: List[str]
+                 ) -> Tuple[List[Doc], CleanStats]:
+    """Apply the decided flags with the detectors' suggestions: a flagged
+    entity with a suggested span and label is replaced (re-typed or
+    re-bounded), with a non-entity suggestion it becomes plain non-entity,
+    without a usable suggestion it is masked; a flagged non-entity span with a
+    suggested label is added, otherwise masked. A suggestion that overlaps an
+    entity kept or added before it is masked instead. Every change is counted."""
+    samples = evidence.samples
+    spans_key, ignore_key = samples.spans_key, samples.ignore_key
+    n_labels = len(samples.labels)
+    replace, span_labels = suggestions(evidence, flags, suspicions, detectors)
+    by_doc: Dict[int, List[int]] = defaultdict(list)
+    for row in numpy.nonzero(flags.any)[0]:
+        by_doc[int(samples.doc[row])].append(int(row))
+    pos_of = {d: i for i, d in enumerate(samples.doc_ids)}
+    stats = CleanStats(docs_in=len(evidence.docs), strategy="correct")
+    changes: Counter = Counter()
+    out: List[Doc] = []
+    for doc in evidence.docs:
+        new = doc.copy()
+        p = pos_of[doc_id(doc)]
+        rows = sorted(by_doc.get(p, []), key=lambda r: (int(samples.start[r]), int(samples.end[r])))
+        if not rows:
+            out.append(new)
+            continue
+        ents = {(s.start, s.end): s.label_ for s in gold_spans(doc, spans_key)}
+        ignored = {(s.start, s.end) for s in doc.spans.get(ignore_key, [])}
+        masked: List[Tuple[int, int]] = []
+        additions: List[Tuple[int, int, int, str]] = []  # start, end, label, kind
+        n_doc = 0
+        for row in rows:
+            s, e = int(samples.start[row]), int(samples.end[row])
+            if flags.positive[row]:
+                ents.pop((s, e), None)
+                change = replace.get(row)
+                if change is None or change.label < 0:
+                    masked.append((s, e))
+                    if change is not None:
+                        masked.append((change.start, change.end))
+                    kind = "masked"
+                elif change.label == n_labels:
+                    kind = "removed"
+                else:
+                    additions.append((change.start, change.end, change.label, change.kind))
+                    kind = change.kind
+                changes[f"positives_{kind}"] += 1
+            else:
+                label = span_labels.get((p, s, e), -1)
+                if label >= 0:
+                    additions.append((s, e, label, "added"))
+                else:
+                    masked.append((s, e))
+                    changes["negatives_masked"] += 1
+            n_doc += 1
+        taken: Set[int] = {t for s, e in ents for t in range(s, e)}
+        added: Set[Tuple[int, int]] = set()
+        additions.sort(key=lambda a: a[3] == "added")  # replacements of flagged entities first
+        for s, e, label, kind in additions:
+            if (s, e) in added:
+                continue
+            if taken.intersection(range(s, e)):
+                masked.append((s, e))
+                changes["suggestions_masked_for_overlap"] += 1
+                continue
+            ents[(s, e)] = samples.labels[label]
+            taken.update(range(s, e))
+            added.add((s, e))
+            if kind == "added":
+                changes["negatives_added"] += 1
+        missing_tokens = sorted({t for s, e in masked for t in range(s, e)} - taken)
+        stats.masked_tokens += len(missing_tokens)
+        if len(missing_tokens) == len(doc):
+            stats.docs_dropped += 1
+            continue
+        ent_spans = [Span(new, s, e, label=label) for (s, e), label in sorted(ents.items())]
+        new.set_ents(ent_spans, missing=[new[t: t + 1] for t in missing_tokens], default="outside")
+        new.spans[spans_key] = ent_spans
+        new.spans[ignore_key] = [new[s:e] for s, e in sorted(ignored | {m for m in masked if not taken.issuperset(
+            range(*m))})]
+        new.user_data[CHANGES_KEY] = n_doc
+        out.append(new)
+    stats.docs_out = len(out)
+    stats.positives_removed = changes["positives_removed"] + changes["positives_masked"]
+    stats.positives_relabelled = changes["positives_retyped"] + changes["positives_rebounded"]
+    stats.negatives_masked = changes["negatives_masked"]
+    stats.negatives_relabelled = changes["negatives_added"]
+    stats.changes = dict(changes)
+    return out, stats
+
+
+def correct(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], *,
+            detectors: Optional[List[str]] = None) -> Tuple[List[Doc], CleanStats]:
+    return correct_docs(evidence, flags, suspicions, list(suspicions) if detectors is None else detectors)
+
+
+@registry.misc("spacy-dynclean.correct.v1")
+def correct_strategy(detectors: Optional[List[str]] = None) -> Strategy:
+    """Correct instead of only removing: use the span and label the
+    detectors suggest for each flagged sample (re-type, re-bound, remove as
+    non-entity, add a missed entity) and mask where there is no usable
+    suggestion. `detectors`: whose suggestions count (default: every
+    detector the decision reads)."""
+    if detectors is not None and (not isinstance(detectors, list) or not all(isinstance(d, str) for d in detectors)):
+        raise DynCleanError(f"detectors must be a list of detector names or null, not {detectors!r}")
+    return partial(correct, detectors=detectors)

@@ -1,0 +1,142 @@
+"""Evidence from the structure of the text: which capitalized words are names.
+
+In text with case information, a name is a run of capitalized words; a
+capitalized word that the same corpus mostly writes in lower case ("The",
+"He", "President" in "President Clinton") is a common word that happens to
+start a sentence or a title. The corpus itself is the evidence, word by word:
+a word counts as *common* when the posterior probability (uniform prior) that
+most of its non-initial occurrences are lower-case is at least `confidence`,
+so a word seen once or twice decides nothing. Sentences without case
+information (headlines in capitals, lower-cased text) are left alone, and so
+is a corpus without it: then no word is a name and nothing is flagged.
+
+Used by the `spacy-dynclean.name_structure.v1` detector: a distant entity
+strictly inside a longer name run is probably a partial match ("York" in
+"New York"), one made of common words is probably spurious ("The" as MISC),
+and a name run no distant entity touches is probably a missed entity.
+"""
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Sequence, Tuple
+
+
+def is_capitalized(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def is_alpha_word(word: str) -> bool:
+    return word[:1].isalpha()
+
+
+def has_case_information(words: Sequence[str]) -> bool:
+    """A sentence carries case information unless most of its words (of two
+    letters or more) are in capitals, or it is in title case (three or more
+    such words, every one capitalized): then a capital says nothing."""
+    alpha = [w for w in words if w[:1].isalpha() and len(w) > 1]
+    if not alpha:
+        return False
+    if sum(w.isupper() for w in alpha) > len(alpha) / 2:
+        return False
+    return not (len(alpha) >= 3 and all(is_capitalized(w) for w in alpha))
+
+
+def prob_majority(k: int, n: int) -> float:
+    """P(p > 1/2 | k successes in n trials) under a uniform prior: the
+    Beta(k + 1, n - k + 1) mass above one half, i.e. P(Binomial(n + 1, 1/2) <= k)."""
+    m = n + 1
+    if m > 400:  # normal approximation, with continuity correction
+        z = (k + 0.5 - m / 2) / math.sqrt(m / 4)
+        return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    log_half = m * math.log(0.5)
+    total = 0.0
+    for i in range(k + 1):
+        total += math.exp(math.lgamma(m + 1) - math.lgamma(i + 1) - math.lgamma(m - i + 1) + log_half)
+    return min(total, 1.0)
+
+
+@dataclass
+class CasingStats:
+    """Per word (lower-cased): occurrences written in lower case, and
+    occurrences capitalized where case is informative (not sentence-initial,
+    in a sentence with case information)."""
+
+    lower: Counter = field(default_factory=Counter)
+    capitalized: Counter = field(default_factory=Counter)
+    sentences: int = 0
+    sentences_with_case: int = 0
+
+    @classmethod
+    def from_sentences(cls, sentences: Iterable[Sequence[str]]) -> "CasingStats":
+        stats = cls()
+        for words in sentences:
+            stats.sentences += 1
+            informative = has_case_information(words)
+            stats.sentences_with_case += informative
+            for i, w in enumerate(words):
+                if w.islower():
+                    stats.lower[w] += 1
+                elif informative and i > 0 and is_capitalized(w) and not w.isupper():
+                    stats.capitalized[w.lower()] += 1
+        return stats
+
+    def p_common(self, word: str) -> float:
+        """Posterior probability that `word` is mostly written in lower case."""
+        low = word.lower()
+        k = self.lower[low]
+        return prob_majority(k, k + self.capitalized[low])
+
+    def common_words(self, confidence: float) -> "CommonWords":
+        return CommonWords(self, confidence)
+
+
+class CommonWords:
+    """Membership test with a cache: is a word common at `confidence`?"""
+
+    def __init__(self, stats: CasingStats, confidence: float) -> None:
+        self.stats = stats
+        self.confidence = confidence
+        self._cache: Dict[str, bool] = {}
+
+    def __contains__(self, word: str) -> bool:
+        low = word.lower()
+        if low not in self._cache:
+            self._cache[low] = self.stats.lower[low] > 0 and self.stats.p_common(low) >= self.confidence
+        return self._cache[low]
+
+
+def name_mask(words: Sequence[str], common: CommonWords) -> List[bool]:
+    """Per word: capitalized (not in capitals, which is not a name cue) and
+    not a common word, in a sentence with case information (all False
+    otherwise)."""
+    if not has_case_information(words):
+        return [False] * len(words)
+    return [is_alpha_word(w) and is_capitalized(w) and w not in common for w in words]
+
+
+def extend(start: int, end: int, is_name: Sequence[bool], blocked: Sequence[bool]) -> Tuple[int, int]:
+    """Grow [start, end) over neighbouring name words that no other entity holds."""
+    while start > 0 and is_name[start - 1] and not blocked[start - 1]:
+        start -= 1
+    while end < len(is_name) and is_name[end] and not blocked[end]:
+        end += 1
+    return start, end
+
+
+def free_runs(is_name: Sequence[bool], covered: Sequence[bool]) -> List[Tuple[int, int]]:
+    """Maximal runs of name words that share no token with a distant entity
+    and touch none (a run beside an entity would be the entity's boundary)."""
+    runs: List[Tuple[int, int]] = []
+    i, n = 0, len(is_name)
+    while i < n:
+        if is_name[i] and not covered[i]:
+            j = i
+            while j < n and is_name[j] and not covered[j]:
+                j += 1
+            touches = (i > 0 and covered[i - 1]) or (j < n and covered[j])
+            if not touches:
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs

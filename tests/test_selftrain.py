@@ -1,0 +1,41 @@
+import spacy
+
+from spacy_dynclean.clean import run_clean
+from spacy_dynclean.convert import read_docbin
+from spacy_dynclean.selftrain import fill_docs, masked_regions, run_fill
+
+from .test_detectors import cased_evidence
+
+
+def test_teacher_decides_the_masked_regions(tmp_path):
+    cased_evidence(tmp_path)
+    run_clean("goldfree", tmp_path / "c.spacy", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
+                                                           "evidence.max_span_length": 3})
+    docs = read_docbin(tmp_path / "c.spacy")
+    carl = next(d for d in docs if "Carl" in d.text)
+    assert masked_regions(carl) == [(2, 4)]
+    # the teacher calls "Carl Lee" a PER and also predicts "Oslo" (kept) and "he" (not masked: ignored)
+    preds = [[(2, 4, "PER", 0.9), (5, 6, "LOC", 0.8), (0, 1, "ORG", 0.99)] if d is carl else [] for d in docs]
+    filled, counts = fill_docs(docs, preds)
+    new = filled[docs.index(carl)]
+    assert [(e.text, e.label_) for e in new.ents] == [("Carl Lee", "PER"), ("Oslo", "LOC")]
+    assert all(t.ent_iob_ != "" for t in new) and len(new.spans["dynclean_ignored"]) == 0
+    assert counts["masked_filled_with_entity"] == 1 and counts["masked_regions"] == 1
+    # with unlabelled_min_score, a confident entity in unlabelled text is added too
+    filled, counts = fill_docs(docs, preds, unlabelled_min_score=0.95)
+    assert "he" in [e.text for e in filled[docs.index(carl)].ents]
+    assert counts["unlabelled_filled_with_entity"] == 1
+
+
+def test_run_fill_with_a_pipeline(tmp_path):
+    cased_evidence(tmp_path)
+    run_clean("goldfree", tmp_path / "c.spacy", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
+                                                           "evidence.max_span_length": 3})
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PER", "pattern": "Carl Lee"}])
+    nlp.to_disk(tmp_path / "teacher")
+    report = run_fill(tmp_path / "teacher", tmp_path / "c.spacy", tmp_path / "f.spacy")
+    assert report["changes"]["masked_filled_with_entity"] == 1
+    doc = next(d for d in read_docbin(tmp_path / "f.spacy") if "Carl" in d.text)
+    assert ("Carl Lee", "PER") in [(e.text, e.label_) for e in doc.ents]
+    assert (tmp_path / "f.report.json").exists()
