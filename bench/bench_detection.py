@@ -1,34 +1,32 @@
-"""Does cleaning find the real errors? Precision / recall / F1 of the flagged
-positives as real false positives and of the flagged negatives as real missed
-entities (against gold train labels), for AUM with the default automatic
-thresholds and for baselines flagging the *same number* of samples per kind:
-random, lowest confidence (data maps), highest loss, and cleanlab's token
-label-quality scores on token probabilities from the same model. Also the
-held-out evidence (the noisy pipeline on the gold dev set, per surface form)
-alone and added to AUM (the project's default), the `relabel` strategy
-against `remove`, and the other threshold methods.
+"""Does each detector find the real errors? Precision / recall of the flagged
+positives as real wrong distant entities and of the flagged negatives as real
+missed entities (against the gold train labels of the same sentences), for
+every detector of the cleaning configs and their combinations, against AUM
+alone, the dev evidence, cleanlab's token label-quality scores from
+out-of-fold probabilities, and random. Ranking methods flag the same number
+of samples per kind as the gold-free default (equal budget); rule-based
+detectors flag what they flag.
 
-Needs the runs of bench_quality.py (seed 0) for the dataset and backbone:
+Needs the runs of bench_quality.py (seed 0 by default) and, for the
+out-of-fold rows, a `folds` run in the seed's folder (--folds trains one:
+K models on the distant labels, each without a group of entity forms):
 
-    python bench/bench_detection.py --dataset wiki --backbone cnn
+    python bench/bench_detection.py --dataset conll03 --backbone cnn --epochs 3 --folds
 """
 import argparse
 import json
-from typing import Dict, List, Tuple
+import time
+from typing import Dict, Tuple
 
 import numpy
-
-from bench_quality import heldout_evidence, train_threshold
+from bench_quality import heldout_evidence
 from common import WORK, corpus, save, wrong_labels
 
-from spacy_dynclean.audit import audit
-from spacy_dynclean.clean import CleanSettings, add_heldout_flags, estimate_thresholds, run_clean
-from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.filter import Flags, flag_samples
-from spacy_dynclean.heldout import FormEvidence
+from spacy_dynclean.detectors import (
+    aum_detector, heldout_forms, name_structure, out_of_fold, per_form,
+)
+from spacy_dynclean.evidence import Evidence
 from spacy_dynclean.samples import overlaps_positive
-from spacy_dynclean.scores import compute_scores, resolve_k
 
 
 def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
@@ -39,61 +37,72 @@ def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
             "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0}
 
 
-def lowest(score: numpy.ndarray, pool: numpy.ndarray, n: int) -> numpy.ndarray:
+def top(score: numpy.ndarray, pool: numpy.ndarray, n: int) -> numpy.ndarray:
+    """The n samples of `pool` with the highest suspicion `score`."""
     rows = numpy.nonzero(pool)[0]
     out = numpy.zeros(len(pool), dtype=bool)
     if n:
-        out[rows[numpy.argsort(score[rows], kind="stable")[:n]]] = True
+        out[rows[numpy.argsort(-numpy.nan_to_num(score[rows], nan=-numpy.inf), kind="stable")[:n]]] = True
     return out
 
 
-def cleanlab_scores(dyn: Dynamics, model_dir, dataset: str) -> Tuple[numpy.ndarray, str]:
+def cleanlab_scores(ev: Evidence) -> Tuple[numpy.ndarray, str]:
     """Per sample: the lowest cleanlab token label-quality score over its
-    tokens, from token probabilities of the trained noisy model (a token's
-    probability of type L is the largest probability of L over the candidate
-    spans that contain it; of O, its one-token span's non-entity probability;
-    renormalised)."""
+    tokens, from the out-of-fold span probabilities (a token's probability of
+    type L is the largest probability of L over the spans that contain it; of
+    non-entity, its one-token span's; renormalised)."""
     try:
         from cleanlab.token_classification.rank import get_label_quality_scores
     except ImportError:
-        return numpy.full(len(dyn), numpy.nan), "cleanlab not installed (pip install cleanlab)"
-    import spacy
-
-    nlp = spacy.load(model_dir)
-    ner = nlp.get_pipe("dynclean_ner")
-    docs = read_docbin(corpus(dataset, "train-ds"), nlp.vocab)
-    by_id = {d.user_data["dynclean_id"]: d for d in docs}
-    n_labels = len(dyn.labels)
-    labels_tok: List[numpy.ndarray] = []
-    probs_tok: List[numpy.ndarray] = []
-    rows_of_doc = []
-    for i, did in enumerate(dyn.doc_ids):
-        doc = by_id[did]
-        rows = numpy.nonzero(dyn.doc == i)[0]
-        rows_of_doc.append(rows)
-        processed = list(nlp.pipe([spacy.tokens.Doc(nlp.vocab, words=[t.text for t in doc])],
-                                  disable=["dynclean_ner"]))[0]
-        indices, scores = ner.predict([processed])
-        scores = ner.model.ops.to_numpy(scores)
-        spans = ner.model.ops.to_numpy(indices.dataXd)
-        p = numpy.zeros((len(doc), n_labels + 1), dtype="float32")
-        for (s, e), row in zip(spans, scores):
-            p[s:e, :n_labels] = numpy.maximum(p[s:e, :n_labels], row[:n_labels])
+        return numpy.full(len(ev.samples), numpy.nan), "cleanlab not installed (pip install cleanlab)"
+    sm, folds = ev.samples, ev.folds
+    n_labels = len(sm.labels)
+    probs = folds.probs.astype("float32")
+    bases = numpy.searchsorted(sm.doc, numpy.arange(len(sm.doc_ids)))
+    ends = numpy.append(bases[1:], len(sm))
+    docs = ev.docs_by_position()
+    labels_tok, probs_tok = [], []
+    for p, doc in enumerate(docs):
+        rows = numpy.arange(bases[p], ends[p])
+        tok = numpy.zeros((len(doc), n_labels + 1), dtype="float32")
+        for r in rows:
+            s, e = int(sm.start[r]), int(sm.end[r])
+            tok[s:e, :n_labels] = numpy.maximum(tok[s:e, :n_labels], probs[r, :n_labels])
             if e - s == 1:
-                p[s, n_labels] = row[n_labels]
-        p = p / p.sum(axis=1, keepdims=True)
+                tok[s, n_labels] = probs[r, n_labels]
+        tok = tok / numpy.maximum(tok.sum(axis=1, keepdims=True), 1e-12)
         lab = numpy.full(len(doc), n_labels, dtype=int)
         for span in doc.spans["sc"]:
-            lab[span.start:span.end] = dyn.labels.index(span.label_)
-        labels_tok.append(lab)
-        probs_tok.append(p)
-    _, token_scores = get_label_quality_scores([list(x) for x in labels_tok], probs_tok)
-    out = numpy.zeros(len(dyn), dtype="float32")
-    for rows, tok in zip(rows_of_doc, token_scores):
-        tok = numpy.asarray(tok)
-        cum_min = [tok[s:e].min() for s, e in zip(dyn.start[rows], dyn.end[rows])]
-        out[rows] = cum_min
+            lab[span.start:span.end] = sm.labels.index(span.label_)
+        labels_tok.append(list(lab))
+        probs_tok.append(tok)
+    _, token_scores = get_label_quality_scores(labels_tok, probs_tok)
+    out = numpy.zeros(len(sm), dtype="float32")
+    for p, scores in enumerate(token_scores):
+        scores = numpy.asarray(scores)
+        rows = numpy.arange(bases[p], ends[p])
+        out[rows] = [scores[int(sm.start[r]): int(sm.end[r])].min() for r in rows]
     return out, "ok"
+
+
+def train_folds(base, dataset: str, backbone: str, epochs: int, seed: int) -> float:
+    """The seed's out-of-fold predictions, trained once (4 entity-disjoint folds)."""
+    import subprocess
+    import sys
+
+    from common import ROOT
+
+    if (base / "folds" / "folds.npz").exists():
+        meta = json.loads((base / "folds.seconds").read_text()) if (base / "folds.seconds").exists() else {}
+        return float(meta.get("seconds", 0.0))
+    start = time.time()
+    cmd = [sys.executable, "-m", "spacy_dynclean", "folds", backbone, str(corpus(dataset, "train-ds")),
+           str(corpus(dataset, "dev")), str(base / "folds"), "--seed", str(seed), "--training.max_epochs", str(epochs)]
+    with open(base / "folds.log", "w") as log:
+        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, check=True)
+    seconds = round(time.time() - start, 1)
+    (base / "folds.seconds").write_text(json.dumps({"seconds": seconds}))
+    return seconds
 
 
 def main() -> None:
@@ -101,89 +110,81 @@ def main() -> None:
     p.add_argument("--dataset", default="wiki")
     p.add_argument("--backbone", default="cnn")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=10, help="epochs of each fold model (as the recording run's)")
     p.add_argument("--tag", default="", help="the --tag of the bench_quality.py run, e.g. --tag=-e30")
+    p.add_argument("--folds", action="store_true", help="train the out-of-fold models when missing")
     args = p.parse_args()
     base = WORK / "quality" / args.dataset / (args.backbone.replace("/", "_") + args.tag) / f"seed{args.seed}"
-    dyn = Dynamics.from_disk(base / "dyn-noisy")
-    thr = Dynamics.from_disk(base / "dyn-threshold")
-    wrong = wrong_labels(dyn, args.dataset)
-    settings = CleanSettings()
-    scores = compute_scores(dyn, settings.k)
-    thresholds = estimate_thresholds(dyn, scores.aum, settings, thr)
-    flags = flag_samples(dyn, scores.aum, thresholds)
-    pos = dyn.positive & ~dyn.threshold
-    neg = ~dyn.positive & ~dyn.threshold
-    # baselines draw negatives from the same pool as AUM: no overlap with a distant entity
-    neg_pool = neg & ~overlaps_positive(dyn.doc, dyn.start, dyn.end, dyn.positive)
-    n_pos, n_neg = int(flags.positive.sum()), int(flags.negative.sum())
-    rng = numpy.random.default_rng(0)
-    loss = -numpy.log(numpy.clip(dyn.probs[:, : scores.k].astype("float32"), 1e-6, 1)).mean(axis=1)
-    rankings = {
-        "random": rng.random(len(dyn)),
-        "lowest confidence": scores.confidence,
-        "highest loss": -loss,
+    heldout_evidence(base, args.dataset)
+    folds_seconds = train_folds(base, args.dataset, args.backbone, args.epochs, args.seed) if args.folds else None
+    paths = {"corpus": str(corpus(args.dataset, "train-ds")), "dynamics": str(base / "dyn-noisy"),
+             "threshold_dynamics": str(base / "dyn-threshold"), "heldout": str(base / "heldout.json")}
+    if (base / "folds" / "folds.npz").exists():
+        paths["folds"] = str(base / "folds")
+    ev = Evidence.load(paths)
+    sm = ev.samples
+    wrong = wrong_labels(sm, args.dataset)
+    pos, neg = sm.positive & sm.candidates, ~sm.positive & sm.candidates
+    detectors = {
+        "AUM + automatic thresholds": aum_detector(),
+        "AUM, per form": per_form(aum_detector()),
+        "dev evidence (heldout_forms)": heldout_forms(),
+        "name structure": name_structure(),
+        "name structure, per form (gold-free default)": per_form(name_structure()),
     }
-    cl, cl_status = cleanlab_scores(dyn, base / "noisy" / "model-best", args.dataset)
-    if cl_status == "ok":
-        rankings["cleanlab token quality"] = cl
-    table = {"AUM + automatic thresholds (dynamics only)": (flags.positive, flags.negative)}
+    if ev.folds is not None:
+        detectors["out-of-fold disagreement"] = out_of_fold()
+        detectors["out-of-fold disagreement, per form"] = per_form(out_of_fold())
+    found = {}
+    for name, make in detectors.items():
+        start = time.time()
+        s = make(ev)
+        # as the decision does (protect_flagged off): no negative overlapping a distant entity that stays
+        kept = sm.positive & ~(s.positive & pos)
+        protected = overlaps_positive(sm.doc, sm.start, sm.end, kept)
+        found[name] = (s.positive & pos, s.negative & neg & ~protected, s.score)
+        print(f"{name}: {time.time() - start:.1f}s", flush=True)
+    default = found["name structure, per form (gold-free default)"]
+    n_pos, n_neg = int(default[0].sum()), int(default[1].sum())
+    aum = found["AUM + automatic thresholds"][2]
+    rng = numpy.random.default_rng(0)
+    rankings = {"random": rng.random(len(sm)), "AUM ranking (lowest AUM)": aum}
+    if ev.folds is not None:
+        rankings["out-of-fold ranking (lowest p of the distant label)"] = found["out-of-fold disagreement"][2]
+        cl, status = cleanlab_scores(ev)
+        if status == "ok":
+            rankings["cleanlab token quality (out-of-fold probabilities)"] = -cl
+    rows: Dict[str, Tuple[numpy.ndarray, numpy.ndarray]] = {}
+    free_neg = neg & ~overlaps_positive(sm.doc, sm.start, sm.end, sm.positive)  # as the default's pool
     for name, score in rankings.items():
-        table[name] = (lowest(score, pos, n_pos), lowest(score, neg_pool, n_neg))
-    heldout = heldout_evidence(base, args.dataset)
-    evidence = FormEvidence.from_disk(heldout)
-    docs = read_docbin(corpus(args.dataset, "train-ds"))
-    none = numpy.zeros(len(dyn), dtype=bool)
-    alone = Flags(none.copy(), none.copy())
-    add_heldout_flags(dyn, docs, evidence, alone, settings)
-    table["held-out evidence alone (dev set, per form)"] = (alone.positive, alone.negative)
-    for name, source in (("project default: held-out positives, AUM + held-out negatives", "auto"),
-                         ("AUM + held-out evidence for both kinds", "both")):
-        s = CleanSettings(positive_source=source)
-        t = estimate_thresholds(dyn, scores.aum, s, thr, has_evidence=True)
-        combined = flag_samples(dyn, scores.aum, t)
-        add_heldout_flags(dyn, docs, evidence, combined, s)
-        table[name] = (combined.positive, combined.negative)
+        rows[f"{name}, equal budget"] = (top(score, pos, n_pos), top(score, free_neg, n_neg))
+    for name, (fp, fn, _) in found.items():
+        rows[name] = (fp, fn)
+    combos = {"structure or dev evidence (combined preset)": ("name structure, per form (gold-free default)",
+                                                              "dev evidence (heldout_forms)")}
+    if ev.folds is not None:
+        combos["structure or out-of-fold per form"] = ("name structure, per form (gold-free default)",
+                                                       "out-of-fold disagreement, per form")
+    for name, (a, b) in combos.items():
+        rows[name] = (found[a][0] | found[b][0], found[a][1] | found[b][1])
+    votes_p = sum(found[n][0].astype(int) for n in found)
+    votes_n = sum(found[n][1].astype(int) for n in found)
+    rows["vote: at least 2 detectors"] = (votes_p >= 2, votes_n >= 2)
     results = {name: {"positives": prf(fp, wrong & pos), "negatives": prf(fn, wrong & neg)}
-               for name, (fp, fn) in table.items()}
-    print(f"\n{args.dataset} / {args.backbone}: {n_pos} positives and {n_neg} negatives flagged by AUM")
-    print(f"real errors: {int((wrong & pos).sum())} false positives, {int((wrong & neg).sum())} missed entities")
-    print("| method | FP precision | FP recall | FP F1 | FN precision | FN recall | FN F1 |")
+               for name, (fp, fn) in rows.items()}
+    print(f"\n{args.dataset} / {args.backbone} seed {args.seed}: {int((wrong & pos).sum())} wrong distant entities, "
+          f"{int((wrong & neg).sum())} missed entities; budget {n_pos} positives, {n_neg} negatives")
+    print("| method | flagged + | FP P | FP R | flagged - | FN P | FN R |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         a, b = r["positives"], r["negatives"]
-        print(f"| {name} | {a['precision']:.3f} | {a['recall']:.3f} | {a['f1']:.3f} | "
-              f"{b['precision']:.3f} | {b['recall']:.3f} | {b['f1']:.3f} |")
-    # strategies and other threshold methods, audited on the written corpora
-    distant = read_docbin(corpus(args.dataset, "train-ds"))
-    gold = read_docbin(corpus(args.dataset, "train-gs"))
-    k = resolve_k(dyn, settings.k)
-    for mode in ("fake", "random"):  # as long as the averaged epochs need
-        train_threshold(args.backbone, base, args.dataset, args.seed, k, name=f"threshold-{mode}-k{k}",
-                        extra=["--components.dynclean_ner.threshold_label", mode,
-                               "--components.dynclean_ner.threshold_negative_pool", "all"])
-    variants = {
-        "swap threshold samples, remove (dynamics only)": ("dyn-threshold", CleanSettings()),
-        "swap threshold samples, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
-        "swap + held-out evidence, remove (project default)": ("dyn-threshold", CleanSettings()),
-        "swap + held-out evidence, relabel": ("dyn-threshold", CleanSettings(strategy="relabel")),
-        "swap + held-out evidence, positives from both": ("dyn-threshold", CleanSettings(positive_source="both")),
-        "fake class (DynClean: neg p90, pos p100)": (f"dyn-threshold-fake-k{k}", CleanSettings(negative_percentile=90)),
-        "random existing label (p75 / p100)": (f"dyn-threshold-random-k{k}", CleanSettings()),
-        "mixture (no threshold run)": ("dyn-threshold", CleanSettings(method="mixture")),
-    }
-    audits = {}
-    for i, (name, (thr_name, s)) in enumerate(variants.items()):
-        out = base / f"detect-{i}.spacy"
-        run_clean(corpus(args.dataset, "train-ds"), base / "dyn-noisy", out,
-                  threshold_dir=base / thr_name, settings=s, heldout_path=heldout if "held-out" in name else None)
-        a = audit(distant, read_docbin(out), gold)
-        audits[name] = {k: round(a[k], 3) if isinstance(a[k], float) else a[k] for k in (
-            "flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",
-            "labels_f1_before", "labels_f1_after")}
-        print(name, json.dumps(audits[name]))
+        print(f"| {name} | {a['flagged']} | {a['precision']:.3f} | {a['recall']:.3f} | {b['flagged']} | "
+              f"{b['precision']:.3f} | {b['recall']:.3f} |")
     save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
         "dataset": args.dataset, "backbone": args.backbone, "tag": args.tag, "seed": args.seed,
-        "thresholds": thresholds.to_dict(), "detection": results, "cleanlab": cl_status, "audits": audits,
+        "budget": {"positives": n_pos, "negatives": n_neg}, "detection": results,
+        "real_errors": {"positives": int((wrong & pos).sum()), "negatives": int((wrong & neg).sum())},
+        "folds": ev.folds.meta if ev.folds is not None else None, "folds_seconds": folds_seconds,
     })
 
 

@@ -209,7 +209,8 @@ def correction_oracle(dataset: str, base: Path, flagged_by: str) -> Path:
     rows = sorted(report["flagged_rows"]["positives"] + report["flagged_rows"]["negatives"])
     regions: Dict[str, set] = {}
     for row in rows:
-        regions.setdefault(dyn.doc_ids[int(dyn.doc[row])], set()).update(range(int(dyn.start[row]), int(dyn.end[row])))
+        did = dyn.doc_ids[int(dyn.doc[row])]
+        regions.setdefault(did, set()).update(range(int(dyn.start[row]), int(dyn.end[row])))
     gold = {d.user_data["dynclean_id"]: d for d in train_docs(dataset, "train-gs")}
     docs = []
     for doc in train_docs(dataset, "train-ds"):
@@ -299,7 +300,7 @@ def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
         out[name] = {"f1_mean": round(statistics.mean(f1), 4),
                      "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1,
                      "seeds": [r["seed"] for r in runs if name in r["scores"]]}
-    for name in CLEANED:
+    for name in (*CLEANED, *SELF_TRAINED, "goldfree_oracle"):
         both = [r for r in runs if name in r["scores"] and "gold" in r["scores"]]
         n, c, g = (statistics.mean(r["scores"][k]["ents_f"] for r in both) if both else None
                    for k in ("noisy", name, "gold"))
@@ -367,8 +368,8 @@ def main() -> None:
     for name, s in summary.items():
         if not name.startswith("gap_closed"):
             print(f"| {name} | {s['f1_mean']:.3f} | {s['f1_sd']:.3f} | {', '.join(f'{x:.3f}' for x in s['f1'])} |")
-    print(f"share of the noise gap closed by cleaning: {summary['gap_closed']['value']} "
-          f"(dynamics only: {summary['gap_closed_cleaned_dyn']['value']})")
+    print("share of the noise gap closed: " + ", ".join(f"{k[len('gap_closed_'):] or 'cleaned'} {v['value']}"
+                                                       for k, v in summary.items() if k.startswith("gap_closed")))
     save(results_name(args.dataset, args.backbone, args.tag), {
         "dataset": args.dataset, "backbone": args.backbone, "epochs": args.epochs,
         "threshold_epochs": args.threshold_epochs or args.epochs, "record_overrides": args.record_override,

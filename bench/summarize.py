@@ -1,6 +1,6 @@
-"""Print the README's results section from bench/results/*.json.
+"""Print docs/results.md from bench/results/*.json.
 
-    python bench/summarize.py > /tmp/results.md
+    python bench/summarize.py > docs/results.md
 """
 import json
 from pathlib import Path
@@ -29,64 +29,95 @@ def backbone(d: dict) -> str:
     return d["backbone"] + (f" (recorded with {', '.join(short)})" if short else "")
 
 
+COLUMNS = [  # (training in the results, column header)
+    ("noisy", "noisy"), ("cleaned", "dev evidence (0.1 default)"), ("cleaned_dyn", "dynamics only"),
+    ("cleaned_both", "dev evidence + AUM positives"), ("goldfree", "gold-free"),
+    ("goldfree_st", "gold-free + self-training"), ("combined", "combined"),
+    ("combined_st", "combined + self-training"), ("goldfree_oracle", "correction oracle"),
+    ("oracle", "removal oracle"), ("gold", "gold"),
+]
+GAPS = [("gap_closed_goldfree_st", "gap closed, gold-free + st"), ("gap_closed_combined_st", "gap closed, combined + st"),
+        ("gap_closed", "gap closed, 0.1 default")]
+
+
+def cell(d: dict, name: str) -> str:
+    s = d["summary"]
+    if name not in s:
+        return "-"
+    text = f"{s[name]['f1_mean']:.3f} ± {s[name]['f1_sd']:.3f}" if len(s[name]["f1"]) > 1 else f"{s[name]['f1_mean']:.3f}"
+    if len(s[name]["f1"]) < len(d["runs"]):
+        text += f" (seed {','.join(str(x) for x in s[name].get('seeds', []))})"
+    return text
+
+
 def quality() -> None:
     files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))]
     # per dataset and backbone: the default recording before its variants, more seeds first
     files.sort(key=lambda d: (d["dataset"], d["backbone"], bool(d.get("record_overrides")), -len(d["runs"])))
     if not files:
         return
+    columns = [(n, h) for n, h in COLUMNS if any(n in d["summary"] for d in files)]
+    gaps = [(n, h) for n, h in GAPS if any(d["summary"].get(n, {}).get("value") is not None for d in files)]
     print("### Test entity F1 after retraining (same config and seeds)\n")
-    print("`cleaned`: the project default (positives flagged by held-out evidence from the dev set, negatives by "
-          "AUM and the evidence); `cleaned (dyn)`: dynamics alone (AUM thresholds for both kinds); `cleaned (both)`: "
-          "positives flagged by AUM and by the evidence; `oracle`: exactly the real errors removed; `gold`: gold "
-          "train labels. Gap closed = (cleaned - noisy) / (gold - noisy). The stock-ner columns retrain spaCy's "
-          "`ner` on the same corpora (flagged tokens missing).\n")
-    print("| dataset | backbone | epochs | seeds | noisy | cleaned | cleaned (dyn) | cleaned (both) | oracle | gold | "
-          "gap closed | noisy (stock ner) | cleaned (stock ner) | cleaned (dyn, stock ner) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("Mean ± sd over the seeds. `dev evidence`: the 0.1 default (positives flagged by held-out evidence of "
+          "the gold dev set, negatives by AUM and the evidence, masked); `dynamics only`: AUM for both kinds; "
+          "`gold-free`: the name structure of the corpus, per form, corrected (configs/clean_goldfree.cfg); "
+          "`+ self-training`: the retrained pipeline labels the masked regions and a student is trained "
+          "(`fill`); `combined`: dev evidence, AUM and the structure, corrected (configs/clean_combined.cfg); "
+          "`correction oracle`: gold labels written exactly where gold-free flagged; `removal oracle`: exactly "
+          "the real errors masked; `gold`: gold train labels. Gap closed = (cleaned - noisy) / (gold - noisy).\n")
+    print("| dataset | backbone | epochs | seeds | " + " | ".join(h for _, h in columns + gaps) + " |")
+    print("| --- | --- | --- | --- | " + " | ".join("---" for _ in columns + gaps) + " |")
     splits = []
     for d in files:
-        s = d["summary"]
-
-        def cell(name: str) -> str:
-            if name not in s:
-                return "-"
-            text = f"{s[name]['f1_mean']:.3f} ± {s[name]['f1_sd']:.3f}" if len(s[name]["f1"]) > 1 \
-                else f"{s[name]['f1_mean']:.3f}"
-            if len(s[name]["f1"]) < len(d["runs"]):
-                text += f" (seed {','.join(str(x) for x in s[name].get('seeds', []))})"
-            return text
-
         seeds = ",".join(str(r["seed"]) for r in d["runs"])
-        print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | {cell('noisy')} | {cell('cleaned')} | "
-              f"{cell('cleaned_dyn')} | {cell('cleaned_both')} | {cell('oracle')} | {cell('gold')} | "
-              f"{gap(s['gap_closed'], len(d['runs']))} | "
-              f"{cell('noisy_ner')} | {cell('cleaned_ner')} | {cell('cleaned_dyn_ner')} |")
+        gap_cells = [gap(d["summary"][n], len(d["runs"])) if n in d["summary"] else "-" for n, _ in gaps]
+        print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | "
+              + " | ".join([cell(d, n) for n, _ in columns] + gap_cells) + " |")
         for r in d["runs"]:
             if "oracle-pos" in r["scores"] and "oracle-neg" in r["scores"]:
                 splits.append((d, r))
+    ner = [d for d in files if any(k.endswith("_ner") for k in d["summary"])]
+    if ner:
+        names = [n for n, _ in COLUMNS if any(f"{n}_ner" in d["summary"] for d in ner)]
+        print("\nThe same corpora retrained with spaCy's stock `ner` (masked tokens missing):\n")
+        print("| dataset | backbone | epochs | seeds | " + " | ".join(dict(COLUMNS)[n] for n in names) + " |")
+        print("| --- | --- | --- | --- | " + " | ".join("---" for _ in names) + " |")
+        for d in ner:
+            seeds = ",".join(str(r["seed"]) for r in d["runs"])
+            print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | "
+                  + " | ".join(cell(d, f"{n}_ner") for n in names) + " |")
     audited = [d for d in files if all("audit" in r for r in d["runs"])]
     if audited:
         print("\nAudit of the written corpora against the gold train labels (gold never an input to `clean`), "
-              "mean over seeds: flagged positives (FP precision / recall), flagged negatives (FN precision / "
-              "recall), entity F1 of the training labels before -> after. The label F1 after counts only the "
-              "tokens that stay supervised, so masking many negatives raises it (the `mixture` rows of the "
-              "detection tables): read it beside the flag counts and precisions.\n")
+              "mean over seeds: flagged positives (precision / recall as wrong distant entities), flagged "
+              "negatives (as missed entities), entity F1 of the training labels: before, after on the tokens "
+              "that stay supervised, and after on all tokens (masked = missing), and the precision of the "
+              "corrections (re-typed, re-bounded, added: share that are gold entities).\n")
         print("| dataset | backbone | epochs | seeds | corpus | flagged + | FP P / R | flagged - | FN P / R | "
-              "label F1 before -> after |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+              "label F1 before -> supervised / all | corrections (n, precision) |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for d in audited:
             for name in dict.fromkeys(n for r in d["runs"] for n in r["audit"]):  # every seed's audits
                 rows = [r["audit"][name] for r in d["runs"] if name in r["audit"]]
                 seeds = ",".join(str(r["seed"]) for r in d["runs"] if name in r["audit"])
 
                 def m(key: str) -> float:
-                    return sum(a[key] for a in rows) / len(rows)
+                    vals = [a[key] for a in rows if key in a]
+                    return sum(vals) / len(vals) if vals else float("nan")
 
+                changes = [a.get("changes") or {} for a in rows]
+                corr = []
+                for kind in ("retyped", "rebounded", "added"):
+                    n = sum(c.get(kind, {}).get("count", 0) for c in changes) / len(rows)
+                    g = sum(c.get(kind, {}).get("gold", 0) for c in changes) / len(rows)
+                    if n:
+                        corr.append(f"{kind} {n:,.0f} ({g / n:.2f})")
                 print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | {name} | "
                       f"{m('flagged_positives'):,.0f} | {m('fp_precision'):.2f} / {m('fp_recall'):.2f} | "
                       f"{m('flagged_negatives'):,.0f} | {m('fn_precision'):.2f} / {m('fn_recall'):.2f} | "
-                      f"{m('labels_f1_before'):.3f} -> {m('labels_f1_after'):.3f} |")
+                      f"{m('labels_f1_before'):.3f} -> {m('labels_f1_after'):.3f} / {m('labels_f1_all'):.3f} | "
+                      f"{', '.join(corr) or '-'} |")
     print("\nAnchors (other systems, not comparable backbones): DynClean paper gains +3.18 to +8.95 F1 "
           "(RoBERTa-base, GPU); BOND test F1 CoNLL03 0.815, Webpage 0.657, Wikigold 0.601.\n")
     if splits:
@@ -103,22 +134,41 @@ def quality() -> None:
 def detection() -> None:
     for f in sorted(RESULTS.glob("detection-*.json")):
         d = json.loads(f.read_text())
-        print(f"### Detection on {d['dataset']} ({d['backbone']}), same number of flags per kind\n")
+        if "budget" not in d:
+            continue  # the 0.1 format: in git history
+        budget = d["budget"]
+        errors = d["real_errors"]
+        folds = d.get("folds")
+        print(f"### Detection on {d['dataset']} ({d['backbone']}, seed {d['seed']})\n")
+        print(f"{errors['positives']:,} distant entities are wrong and {errors['negatives']:,} gold entities are "
+              f"missed (non-entity spans); rankings flag as many as the gold-free default "
+              f"({budget['positives']:,} positives, {budget['negatives']:,} negatives)"
+              + (f"; out-of-fold: {folds['folds']} {folds['mode']} folds, {d.get('folds_seconds') or 0:.0f} s of "
+                 "training" if folds else "; no out-of-fold run") + ".\n")
         print("| method | flagged + | FP precision | FP recall | flagged - | FN precision | FN recall |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for name, r in d["detection"].items():
             a, b = r["positives"], r["negatives"]
-            print(f"| {name} | {a['flagged']} | {a['precision']:.3f} | {a['recall']:.3f} | {b['flagged']} | "
+            print(f"| {name} | {a['flagged']:,} | {a['precision']:.3f} | {a['recall']:.3f} | {b['flagged']:,} | "
                   f"{b['precision']:.3f} | {b['recall']:.3f} |")
-        aum = next(v for k, v in d["detection"].items() if k.startswith("AUM + automatic thresholds"))
-        print(f"\nBaselines flag as many samples per kind as AUM alone: {aum['positives']['flagged']} positives, "
-              f"{aum['negatives']['flagged']} negatives. Audit of the written corpora per strategy / method:\n")
-        print("| variant | flagged + | FP P/R | flagged - | FN P/R | label F1 before -> after |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        for name, a in d["audits"].items():
-            print(f"| {name} | {a['flagged_positives']} | {a['fp_precision']:.2f}/{a['fp_recall']:.2f} | "
-                  f"{a['flagged_negatives']} | {a['fn_precision']:.2f}/{a['fn_recall']:.2f} | "
-                  f"{a['labels_f1_before']:.3f} -> {a['labels_f1_after']:.3f} |")
+        print()
+
+
+def review() -> None:
+    for f in sorted(RESULTS.glob("review-*.json")):
+        d = json.loads(f.read_text())
+        seeds = ",".join(str(r["seed"]) for r in d["runs"])
+        print(f"### A person's review, simulated: {d['dataset']} ({d['backbone']}, seeds {seeds})\n")
+        print(f"The top N groups of `review` ({d['config']} config) decided from the gold train labels, the rest "
+              "left to the automatic decision (`apply-review`); label F1 on all tokens and retrained test F1, "
+              "mean over the seeds that have it.\n")
+        print("| N groups | occurrences decided | label F1 (all tokens) | test F1 | seeds retrained |")
+        print("| --- | --- | --- | --- | --- |")
+        for n, c in d["curve"].items():
+            occ = [pt["decided_occurrences"] for r in d["runs"] for pt in r["points"] if str(pt["n"]) == n]
+            f1 = "-" if c["test_f1"] is None else f"{c['test_f1']:.3f}" + (
+                f" ± {c['test_f1_sd']:.3f}" if c.get("test_f1_sd") is not None else "")
+            print(f"| {n} | {sum(occ) / len(occ):,.0f} | {c['labels_f1_all']:.3f} | {f1} | {c['seeds_tested']} |")
         print()
 
 
@@ -165,8 +215,12 @@ def cost() -> None:
 
 
 def main() -> None:
+    print("# Results\n")
+    print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
+          "figure was made is in [decisions.md](decisions.md).\n")
     quality()
     detection()
+    review()
     sensitivity()
     cost()
     machine = next((json.loads(f.read_text())["machine"] for f in sorted(RESULTS.glob("*.json"))), None)

@@ -21,10 +21,10 @@ from wasabi import msg
 from .convert import write_docbin
 from .decision import Decision, Flags, volume_warnings
 from .detectors import Suspicion
-from .evidence import PATH_KEYS, Evidence
+from .evidence import Evidence
 from .outputs import Outputs, os_error
 from .report import markdown_summary
-from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
+from .util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 #: Presets that `init-config` writes and `clean` takes by name: `default` needs
@@ -238,6 +238,30 @@ def clean_outputs(output: PathLike, report_path: Optional[PathLike] = None) -> T
     return output, report, report.with_suffix(".md"), output.with_suffix(".cfg")
 
 
+def prepare(cfg: Config) -> Tuple[Evidence, Dict[str, Any], Dict[str, Suspicion], Flags, str]:
+    """Resolve a cleaning config, load its evidence, run the detectors the
+    decision reads and decide: (evidence, resolved parts, suspicions, flags,
+    the resolved config as text). Writes nothing."""
+    t0 = time.time()
+    parts, filled = resolve_clean_config(cfg)
+    settings = parts["evidence"]
+    evidence = Evidence.load(
+        parts["paths"], max_span_length=int(settings.get("max_span_length", 8)),
+        spans_key=str(settings.get("spans_key", DEFAULT_SPANS_KEY)),
+        ignore_key=str(settings.get("ignore_key", DEFAULT_IGNORE_KEY)),
+    )
+    msg.info(f"Loaded {len(evidence.docs):,} docs and {len(evidence.samples):,} samples x "
+             f"{evidence.samples.n_epochs} epochs ({time.time() - t0:.1f}s)")
+    decision: Decision = parts["decision"]
+    suspicions = run_detectors(evidence, parts["detectors"], decision.detectors)
+    flags = decision.flag(evidence, suspicions)
+    for name, suspicion in suspicions.items():
+        flags.warnings += [f"detectors.{name}: {w}" for w in suspicion.warnings]
+    msg.info(f"Decided: {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
+             f"flagged ({time.time() - t0:.1f}s)")
+    return evidence, parts, suspicions, flags, filled.to_str()
+
+
 def run_clean(
     config: Union[PathLike, Config, str], output: PathLike, *, overrides: Optional[Dict[str, Any]] = None,
     report_path: Optional[PathLike] = None, code_path: Optional[PathLike] = None,
@@ -246,30 +270,15 @@ def run_clean(
     name) with `--section.key` style `overrides`; write the cleaned DocBin
     `output`, its report (JSON and Markdown) and the resolved config
     together. Nothing is written when anything is wrong; returns the report."""
+    from .review import prepare_inputs
+
     t0 = time.time()
     overrides = dict(overrides or {})
     cfg = load_clean_config(config, overrides)
-    parts, filled = resolve_clean_config(cfg)
-    paths = parts["paths"]
     out, report_json, report_md, config_out = clean_outputs(output, report_path)
-    config_inputs = [config] if not isinstance(config, Config) and Path(str(config)).exists() else []
-    inputs = [paths.get(k) for k in PATH_KEYS] + config_inputs + ([code_path] if code_path else [])
-    with Outputs([out, report_json, report_md, config_out], inputs) as outputs:
-        settings = parts["evidence"]
-        evidence = Evidence.load(
-            paths, max_span_length=int(settings.get("max_span_length", 8)),
-            spans_key=str(settings.get("spans_key", DEFAULT_SPANS_KEY)),
-            ignore_key=str(settings.get("ignore_key", DEFAULT_IGNORE_KEY)),
-        )
-        msg.info(f"Loaded {len(evidence.docs):,} docs and {len(evidence.samples):,} samples x "
-                 f"{evidence.samples.n_epochs} epochs ({time.time() - t0:.1f}s)")
+    with Outputs([out, report_json, report_md, config_out], prepare_inputs(cfg, config, code_path)) as outputs:
+        evidence, parts, suspicions, flags, config_text = prepare(cfg)
         decision: Decision = parts["decision"]
-        suspicions = run_detectors(evidence, parts["detectors"], decision.detectors)
-        flags = decision.flag(evidence, suspicions)
-        for name, suspicion in suspicions.items():
-            flags.warnings += [f"detectors.{name}: {w}" for w in suspicion.warnings]
-        msg.info(f"Decided: {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
-                 f"flagged ({time.time() - t0:.1f}s)")
         try:
             cleaned, stats = decision.strategy(evidence, flags, suspicions)
         except DynCleanError as e:
@@ -280,7 +289,6 @@ def run_clean(
             max_negative_share=decision.max_negative_share, max_dropped_share=decision.max_dropped_share)
         if not cleaned:
             raise DynCleanError("cleaning would drop every doc: nothing written")
-        config_text = filled.to_str()
         report = build_report(
             evidence, suspicions, flags, stats, decision, output=out, config_text=config_text,
             config_path=str(config) if not isinstance(config, Config) else "<Config>", overrides=overrides,
@@ -288,8 +296,6 @@ def run_clean(
         )
         try:
             write_docbin(cleaned, outputs.path(out))
-            from .util import write_json
-
             write_json(outputs.path(report_json), report)
             outputs.path(report_md).write_text(markdown_summary(report), encoding="utf8")
             outputs.path(config_out).write_text(config_text, encoding="utf8")

@@ -177,6 +177,47 @@ def clean_cli(
     run_clean(config, output, overrides=overrides, report_path=report, code_path=code)
 
 
+@app.command("review", context_settings=EXTRA_ARGS)
+@handle_errors
+def review_cli(
+    ctx: typer.Context,
+    config: str = typer.Argument(..., help="Cleaning config (or a preset name), as for clean"),
+    output: Path = typer.Argument(..., help="Folder for review.html, tasks.jsonl and groups.json"),
+    examples: int = typer.Option(3, "--examples", help="Example sentences per group on the page"),
+    max_groups: int = typer.Option(500, "--max-groups", help="Groups on the page and in tasks.jsonl"),
+    code: Optional[Path] = typer.Option(None, "--code", help="Python file that registers your own detectors"),
+) -> None:
+    """Group the suspect labels by (surface form, label, suggested action),
+    rank the groups by expected gain and write an offline HTML page (displaCy)
+    and Prodigy span tasks, to decide once per group. Overrides as for clean."""
+    from .review import run_review
+
+    overrides = parse_overrides(ctx.args)
+    import_user_code(code)
+    run_review(config, output, overrides=overrides, code_path=code, examples=examples, max_groups=max_groups)
+
+
+@app.command("apply-review", context_settings=EXTRA_ARGS)
+@handle_errors
+def apply_review_cli(
+    ctx: typer.Context,
+    corpus: Path = typer.Argument(..., help="The corpus the review was made on (distant labels)"),
+    decisions: Path = typer.Argument(..., help="Reviewed tasks.jsonl, or a CSV / JSONL of group ids and decisions"),
+    output: Path = typer.Argument(..., help="DocBin to write (OUTPUT.report.json beside)"),
+    groups: Optional[Path] = typer.Option(None, "--groups", help="groups.json of the review (default: beside "
+                                          "DECISIONS)"),
+    code: Optional[Path] = typer.Option(None, "--code", help="Python file that registers your own detectors"),
+) -> None:
+    """Apply decisions per group (accept, reject, remove, relabel:LABEL) to
+    every occurrence; undecided groups follow the review's cleaning config.
+    Overrides (e.g. --paths.dynamics) go to that config."""
+    from .review import apply_review
+
+    overrides = parse_overrides(ctx.args)
+    import_user_code(code)
+    apply_review(corpus, decisions, output, groups_path=groups, overrides=overrides)
+
+
 @app.command("init-config")
 @handle_errors
 def init_config_cli(
@@ -216,7 +257,8 @@ def folds_cli(
 
     extra = parse_overrides(ctx.args)
     span_length = int(extra.get("components.dynclean_ner.max_span_length", 8))
-    overrides = [x for key, value in extra.items() for x in (f"--{key}", value if isinstance(value, str) else json.dumps(value))]
+    overrides = [x for key, value in extra.items()
+                 for x in (f"--{key}", value if isinstance(value, str) else json.dumps(value))]
     run_folds(backbone, corpus, dev, output, k=k, mode=mode, seed=seed, overrides=overrides,
               config_dir=config_dir, threads=threads, max_span_length=span_length)
 

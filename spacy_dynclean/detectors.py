@@ -224,19 +224,46 @@ def doc_row_bases(samples) -> numpy.ndarray:
 
 
 def corpus_labels(evidence: Evidence) -> Dict[str, int]:
-    """The majority distant label column of each entity text in the corpus."""
+    """The majority distant label column of each entity text in the corpus
+    (over the occurrences that carry a label: distant labels miss a text in
+    many of its occurrences, and where they label it, the label is the
+    evidence)."""
     samples = evidence.samples
 
     def make() -> Dict[str, int]:
         docs = evidence.docs_by_position()
         votes: Dict[str, Counter] = {}
-        rows = numpy.nonzero(samples.positive & ~samples.threshold)[0]
-        for row in rows:
+        for row in numpy.nonzero(samples.positive & ~samples.threshold)[0]:
             text = docs[int(samples.doc[row])][int(samples.start[row]): int(samples.end[row])].text
             votes.setdefault(text, Counter())[int(samples.label[row])] += 1
         return {text: c.most_common(1)[0][0] for text, c in votes.items()}
 
     return evidence.cached("corpus_labels", make)
+
+
+def labelled_extension(doc: Any, start: int, end: int, blocked: List[bool], labels_of: Dict[str, int],
+                       max_len: int) -> tuple:
+    """The longest span around [start, end) that adds only capitalized words no
+    other entity holds and whose text the corpus labels as an entity
+    elsewhere; (start, end) when there is none."""
+    words = [t.text for t in doc]
+
+    def ok(i: int) -> bool:
+        return words[i][:1].isupper() and not blocked[i]
+
+    lefts = [start]
+    while lefts[-1] > 0 and ok(lefts[-1] - 1) and end - lefts[-1] < max_len:
+        lefts.append(lefts[-1] - 1)
+    rights = [end]
+    while rights[-1] < len(words) and ok(rights[-1]) and rights[-1] - start < max_len:
+        rights.append(rights[-1] + 1)
+    best = (start, end)
+    for left in lefts:
+        for right in rights:
+            if (left, right) != (start, end) and right - left <= max_len and doc[left:right].text in labels_of \
+                    and right - left > best[1] - best[0]:
+                best = (left, right)
+    return best
 
 
 def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, positives: bool = True,
@@ -288,7 +315,11 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
                 others = [c and not s <= t < e for t, c in enumerate(covered)]
                 start, end = extend(s, e, is_name, others)
                 alpha = [w for w in words[s:e] if w[:1].isalpha()]
-                if (start, end) != (s, e) and end - start <= max_len:
+                if (start, end) == (s, e) or end - start > max_len:
+                    # a longer span of capitalized words around it that the corpus labels elsewhere
+                    # ("New York" LOC around "York" PER, though "new" is a common word)
+                    start, end = labelled_extension(docs[p], s, e, others, labels_of, max_len)
+                if (start, end) != (s, e):
                     kind, suggestion = "partial_matches", (start, end, labels_of.get(docs[p][start:end].text, -1))
                 elif alpha and all(w in common for w in alpha):
                     kind, suggestion = "common_words", (s, e, n_labels)

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from wasabi import msg
@@ -49,7 +50,7 @@ def predict(nlp: Language, docs: List[Doc], batch_size: int = 64) -> List[List[T
             values = group.attrs.get("scores") if hasattr(group, "attrs") else None
             if values is not None:
                 for span, value in zip(group, values):
-                    scores[(span.start, span.end)] = float(value)
+                    scores[(span.start, span.end)] = float(numpy.asarray(value).ravel().max())
         out.append([(e.start, e.end, e.label_, scores.get((e.start, e.end), 1.0)) for e in pred.ents])
         if (i + 1) % step == 0:
             msg.text(f"  {i + 1:,} / {len(docs):,} docs labelled", show=True)

@@ -50,7 +50,7 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     assert report["flagged_positives"] >= report["detectors"]["heldout"]["flagged_positives"]
     # the resolved cleaning config beside the corpus makes the same corpus again
     config = (project / "corpus/webpage/cnn/train-cleaned.cfg").read_text()
-    assert config == report["resolved_config"] and 'positives = ["heldout"]' in config
+    assert config == report["resolved_config"] and 'positives = ["heldout","structure"]' in config
     audit = srsly.read_json(m / "audit.json")
     for key in ("fp_precision", "fp_recall", "fn_precision", "fn_recall", "labels_f1_before", "labels_f1_after"):
         assert 0.0 <= audit[key] <= 1.0
@@ -72,12 +72,15 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     assert max(counts) > 0, f"no entities found in {text!r}"
     # recording is inert at inference: loading and tagging wrote no dynamics
     assert not any((project / "training").rglob("dynamics.npz"))
-    # the other workflows: upper-bound (gold training) and verify, the first step of `all`
-    for workflow in ("upper-bound", "verify"):
+    # the other workflows: self-training, review, upper-bound (gold training) and verify, the first step of `all`
+    for workflow in ("selftrain", "review", "upper-bound", "verify"):
         cmd = [sys.executable, "-m", "spacy", "project", "run", workflow, str(project), "--vars.dataset", "webpage",
                "--vars.data_dir", str(data_dir), "--vars.epochs", "2"]
         result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=project)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (project / "review/webpage/cnn/review.html").exists()
+    fill = srsly.read_json(m / "fill-report.json")
+    assert fill["changes"]["masked_regions"] > 0 and (m / "student.json").exists()
     gold = srsly.read_json(m / "gold.json")
     assert 0.0 <= gold["ents_f"] <= 1.0
     assert "files match their sha256" in result.stdout

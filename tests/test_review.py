@@ -1,0 +1,103 @@
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from spacy_dynclean.convert import read_docbin, write_docbin
+from spacy_dynclean.review import apply_review, run_review
+from spacy_dynclean.util import DynCleanError
+
+from .helpers import docs_of
+from .test_detectors import CASED, cased_evidence
+
+# "The" as MISC twice more, so that its group is the biggest
+MORE = CASED + [{"tokens": "The dog met the mayor".split(), "entities": [[0, 0, "MISC"]]},
+                {"tokens": "The press waited".split(), "entities": [[0, 0, "MISC"]]}]
+OVERRIDES = {"evidence.max_span_length": 3}
+
+
+def reviewed(tmp_path):
+    cased_evidence(tmp_path, MORE)
+    counts = run_review("goldfree", tmp_path / "review", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
+                                                                    **OVERRIDES})
+    groups = json.loads((tmp_path / "review" / "groups.json").read_text())["groups"]
+    return counts, {(g["form"], g["action"]): g for g in groups}, groups
+
+
+def test_review_groups_ranked_by_gain(tmp_path):
+    counts, by_key, groups = reviewed(tmp_path)
+    assert counts == {"groups": 3, "shown": 3, "occurrences": 5}  # "New York" goes with the "York" group
+    assert [(g["form"], g["label"], g["action"], len(g["occurrences"])) for g in groups] == [
+        ("The", "MISC", "remove", 3), ("Carl Lee", None, "mask", 1), ("York", "PER", "rebound:LOC", 1)]
+    page = (tmp_path / "review" / "review.html").read_text()
+    assert "<script" not in page and "src=" not in page and "<link" not in page  # opens offline
+    assert all(f'data-group="{g["id"]}"' in page for g in groups)
+    tasks = [json.loads(line) for line in (tmp_path / "review" / "tasks.jsonl").read_text().splitlines()]
+    assert [t["meta"]["group"] for t in tasks] == [g["id"] for g in groups]
+    york = tasks[2]
+    assert [(s["token_start"], s["token_end"], s["label"]) for s in york["spans"]] == [(3, 4, "LOC")]
+    assert york["text"][york["spans"][0]["start"]: york["spans"][0]["end"]] == "New York"
+
+
+def test_apply_review_csv(tmp_path):
+    _, by_key, _ = reviewed(tmp_path)
+    the, york = by_key[("The", "remove")]["id"], by_key[("York", "rebound:LOC")]["id"]
+    (tmp_path / "review" / "d.csv").write_text(f"group,decision\n{the},reject\n{york},relabel:ORG\n")
+    result = apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "out.spacy",
+                          overrides=OVERRIDES)
+    assert result["decided_groups"] == 2 and result["decided_occurrences"] == 4
+    docs = {d.text.strip(): d for d in read_docbin(tmp_path / "out.spacy")}
+    assert [(e.text, e.label_) for e in docs["The mayor met Anna Berg"].ents][0] == ("The", "MISC")  # rejected
+    assert [(e.text, e.label_) for e in docs["the press in New York waited"].ents] == [("New York", "ORG")]
+    assert [t.ent_iob_ for t in docs["he met Carl Lee in Oslo"]][2:4] == ["", ""]  # undecided: automatic (mask)
+
+
+def test_apply_review_prodigy_answers(tmp_path):
+    _, by_key, _ = reviewed(tmp_path)
+    tasks = [json.loads(line) for line in (tmp_path / "review" / "tasks.jsonl").read_text().splitlines()]
+    tasks[0]["answer"] = "accept"  # "The": accept the removal
+    tasks[2]["answer"] = "accept"
+    tasks[2]["spans"][0]["label"] = "GPE_LIKE"  # an unknown label: refused below
+    tasks[1]["answer"] = "ignore"
+    path = tmp_path / "review" / "answers.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    with pytest.raises(DynCleanError, match="relabel:GPE_LIKE|GPE_LIKE"):
+        apply_review(tmp_path / "cased.spacy", path, tmp_path / "out.spacy", overrides=OVERRIDES)
+    tasks[2]["spans"][0]["label"] = "LOC"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    result = apply_review(tmp_path / "cased.spacy", path, tmp_path / "out.spacy", overrides=OVERRIDES)
+    assert result["decisions_by_kind"] == {"accept": 2}
+    docs = {d.text.strip(): d for d in read_docbin(tmp_path / "out.spacy")}
+    assert docs["The press waited"][0].ent_iob_ == "O"
+
+
+def test_apply_review_refuses_stale_decisions(tmp_path):
+    reviewed(tmp_path)
+    (tmp_path / "review" / "d.csv").write_text("group,decision\nnope,accept\n")
+    with pytest.raises(DynCleanError, match="d.csv: line 1: unknown group 'nope'"):
+        apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy", overrides=OVERRIDES)
+    write_docbin(docs_of(tmp_path, CASED, "other"), tmp_path / "other.spacy")
+    (tmp_path / "review" / "d.csv").write_text("group,decision\n")
+    with pytest.raises(DynCleanError, match="not the corpus of the review"):
+        apply_review(tmp_path / "other.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy")
+    assert not (tmp_path / "o.spacy").exists()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (apt-get install chromium; .ci/run installs it)")
+def test_review_page_in_a_headless_browser(tmp_path):
+    _, _, groups = reviewed(tmp_path)
+    page = tmp_path / "review" / "review.html"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    dom = out.stdout
+    for rank, g in enumerate(groups, start=1):
+        assert f'data-group="{g["id"]}"' in dom
+    assert "1. 'The' (MISC): make it a non-entity" in dom.replace("&#x27;", "'").replace("&#39;", "'")
+    assert dom.count('class="spans"') >= 5  # displaCy drew every example sentence
