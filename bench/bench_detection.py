@@ -85,23 +85,28 @@ def cleanlab_scores(ev: Evidence) -> Tuple[numpy.ndarray, str]:
     return out, "ok"
 
 
-def train_folds(base, dataset: str, backbone: str, epochs: int, seed: int) -> float:
-    """The seed's out-of-fold predictions, trained once (4 entity-disjoint folds)."""
+def folds_dir(base, backbone: str, recording_backbone: str):
+    """Where the out-of-fold predictions of `backbone` live for a seed's runs."""
+    return base / ("folds" if backbone == recording_backbone else f"folds-{backbone.replace('/', '_')}")
+
+
+def train_folds(out, dataset: str, backbone: str, epochs: int, seed: int) -> float:
+    """Out-of-fold predictions in `out`, trained once (4 entity-disjoint folds)."""
     import subprocess
     import sys
 
     from common import ROOT
 
-    if (base / "folds" / "folds.npz").exists():
-        meta = json.loads((base / "folds.seconds").read_text()) if (base / "folds.seconds").exists() else {}
-        return float(meta.get("seconds", 0.0))
+    seconds_file = out.parent / f"{out.name}.seconds"
+    if (out / "folds.npz").exists():
+        return float(json.loads(seconds_file.read_text())["seconds"]) if seconds_file.exists() else 0.0
     start = time.time()
     cmd = [sys.executable, "-m", "spacy_dynclean", "folds", backbone, str(corpus(dataset, "train-ds")),
-           str(corpus(dataset, "dev")), str(base / "folds"), "--seed", str(seed), "--training.max_epochs", str(epochs)]
-    with open(base / "folds.log", "w") as log:
+           str(corpus(dataset, "dev")), str(out), "--seed", str(seed), "--training.max_epochs", str(epochs)]
+    with open(out.parent / f"{out.name}.log", "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, check=True)
     seconds = round(time.time() - start, 1)
-    (base / "folds.seconds").write_text(json.dumps({"seconds": seconds}))
+    seconds_file.write_text(json.dumps({"seconds": seconds}))
     return seconds
 
 
@@ -113,14 +118,19 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10, help="epochs of each fold model (as the recording run's)")
     p.add_argument("--tag", default="", help="the --tag of the bench_quality.py run, e.g. --tag=-e30")
     p.add_argument("--folds", action="store_true", help="train the out-of-fold models when missing")
+    p.add_argument("--folds-backbone", default="", help="backbone of the out-of-fold models (default: --backbone)")
+    p.add_argument("--folds-epochs", type=int, default=0, help="epochs of each fold model (default: --epochs)")
     args = p.parse_args()
     base = WORK / "quality" / args.dataset / (args.backbone.replace("/", "_") + args.tag) / f"seed{args.seed}"
     heldout_evidence(base, args.dataset)
-    folds_seconds = train_folds(base, args.dataset, args.backbone, args.epochs, args.seed) if args.folds else None
+    folds_backbone = args.folds_backbone or args.backbone
+    folds = folds_dir(base, folds_backbone, args.backbone)
+    folds_seconds = train_folds(folds, args.dataset, folds_backbone, args.folds_epochs or args.epochs, args.seed) \
+        if args.folds else None
     paths = {"corpus": str(corpus(args.dataset, "train-ds")), "dynamics": str(base / "dyn-noisy"),
              "threshold_dynamics": str(base / "dyn-threshold"), "heldout": str(base / "heldout.json")}
-    if (base / "folds" / "folds.npz").exists():
-        paths["folds"] = str(base / "folds")
+    if (folds / "folds.npz").exists():
+        paths["folds"] = str(folds)
     ev = Evidence.load(paths)
     sm = ev.samples
     wrong = wrong_labels(sm, args.dataset)
@@ -180,7 +190,8 @@ def main() -> None:
         a, b = r["positives"], r["negatives"]
         print(f"| {name} | {a['flagged']} | {a['precision']:.3f} | {a['recall']:.3f} | {b['flagged']} | "
               f"{b['precision']:.3f} | {b['recall']:.3f} |")
-    save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}", {
+    suffix = "" if folds_backbone == args.backbone else f"-folds-{folds_backbone.replace('/', '_')}"
+    save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}{suffix}", {
         "dataset": args.dataset, "backbone": args.backbone, "tag": args.tag, "seed": args.seed,
         "budget": {"positives": n_pos, "negatives": n_neg}, "detection": results,
         "real_errors": {"positives": int((wrong & pos).sum()), "negatives": int((wrong & neg).sum())},

@@ -168,8 +168,8 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
     save_docbin(cleaned, path)
 
 
-VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "combined", "combined_st",
-            "goldfree_oracle", "oracle", "gold")
+VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
+            "combined_st", "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
 CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
@@ -179,18 +179,22 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "goldfree": (False, "goldfree", {}),  # the structure of the text, corrected
     "combined": (True, "combined", {}),  # dev evidence, AUM and the structure, corrected
 }
-# self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained
-SELF_TRAINED = {"goldfree_st": "goldfree", "combined_st": "combined"}
+# self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
+# a second round: the student fills the same masked regions, a second student is trained
+SELF_TRAINED = {"goldfree_st": "goldfree", "combined_st": "combined", "goldfree_st2": "goldfree_st"}
 
 
-def fill_corpus(base: Path, teacher: str) -> Path:
-    """The teacher variant's corpus with its masked regions labelled by the
-    teacher (a self-training round), written once."""
+def fill_corpus(base: Path, student: str) -> Path:
+    """The cleaned corpus with its masked regions labelled by the teacher of
+    `student` (the cleaned variant's pipeline, or for a second round the
+    first student), written once."""
     from spacy_dynclean.selftrain import run_fill
 
-    out = base / f"train-{teacher}_st.spacy"
+    teacher = SELF_TRAINED[student]
+    cleaned = teacher.split("_st")[0]  # the masked corpus of the round's first teacher
+    out = base / f"train-{student}.spacy"
     if not out.exists():
-        run_fill(base / teacher / "model-best", base / f"train-{teacher}.spacy", out)
+        run_fill(base / teacher / "model-best", base / f"train-{cleaned}.spacy", out)
     return out
 
 
@@ -220,7 +224,8 @@ def correction_oracle(dataset: str, base: Path, flagged_by: str) -> Path:
             g_ents = [(e.start, e.end, e.label_) for e in gold[doc.user_data["dynclean_id"]].ents
                       if touched.intersection(range(e.start, e.end))]
             region = set(touched).union(*(range(s, e) for s, e, _ in g_ents))
-            ents = [(s.start, s.end, s.label_) for s in doc.spans["sc"] if not region.intersection(range(s.start, s.end))]
+            ents = [(s.start, s.end, s.label_) for s in doc.spans["sc"]
+                    if not region.intersection(range(s.start, s.end))]
             spans = [Span(new, s, e, label=lab) for s, e, lab in sorted(ents + g_ents)]
             new.set_ents(spans, default="outside")
             new.spans["sc"] = spans
@@ -252,8 +257,8 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         if name in variants:
             times[name] = train(backbone, base / name, path, dataset, seed, epochs)
     for student, teacher in SELF_TRAINED.items():
-        if student in variants and teacher in reports:
-            path = fill_corpus(base, teacher)
+        if student in variants and teacher.split("_st")[0] in reports:
+            path = fill_corpus(base, student)
             audits[student] = audit_corpus(dataset, path)
             times[student] = train(backbone, base / student, path, dataset, seed, epochs)
     if "goldfree_oracle" in variants and "goldfree" in reports:
@@ -351,7 +356,10 @@ def main() -> None:
     args = p.parse_args()
     start = time.time()
     variants = [v for v in args.variants.split(",") if v]
-    variants += [SELF_TRAINED[v] for v in variants if v in SELF_TRAINED and SELF_TRAINED[v] not in variants]
+    for v in list(variants):  # a student needs its teacher, a second round its first
+        while v in SELF_TRAINED and SELF_TRAINED[v] not in variants:
+            v = SELF_TRAINED[v]
+            variants.append(v)
     variants += ["goldfree"] if "goldfree_oracle" in variants and "goldfree" not in variants else []
     if not set(variants) <= set(VARIANTS) or "cleaned" not in variants:
         raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")

@@ -143,8 +143,8 @@ def detection() -> None:
         print(f"{errors['positives']:,} distant entities are wrong and {errors['negatives']:,} gold entities are "
               f"missed (non-entity spans); rankings flag as many as the gold-free default "
               f"({budget['positives']:,} positives, {budget['negatives']:,} negatives)"
-              + (f"; out-of-fold: {folds['folds']} {folds['mode']} folds, {d.get('folds_seconds') or 0:.0f} s of "
-                 "training" if folds else "; no out-of-fold run") + ".\n")
+              + (f"; out-of-fold: {folds['folds']} {folds['mode']} folds of {folds.get('backbone')}, "
+                 f"{d.get('folds_seconds') or 0:.0f} s of training" if folds else "; no out-of-fold run") + ".\n")
         print("| method | flagged + | FP precision | FP recall | flagged - | FN precision | FN recall |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for name, r in d["detection"].items():

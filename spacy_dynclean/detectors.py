@@ -184,18 +184,34 @@ def aum_detector(method: str = "threshold-samples", ranking: str = "aum", k: Uni
 
 
 def heldout_suspicion(evidence: Evidence, *, min_predicted: int = 1, max_precision: float = 0.0,
-                      negatives: bool = True, min_missed_share: float = 0.5) -> Suspicion:
+                      negatives: bool = True, min_missed_share: float = 0.5, min_count: int = 1) -> Suspicion:
     """Distant entities whose (text, label) the recording run's pipeline
     predicted on a gold dev set and never got right, and non-entity spans
-    whose text is a dev entity it missed (see `heldout`)."""
+    whose text is a dev entity it missed (see `heldout`). Suggests the label
+    dev gold gives the text: a re-type or an addition, or non-entity for a
+    flagged entity whose text is never a dev gold entity."""
     from .heldout import flag_forms
 
     forms = evidence.require("heldout")
     samples = evidence.samples
     pos, neg = flag_forms(samples, evidence.docs, forms, min_predicted=min_predicted, max_precision=max_precision,
                           negatives=negatives, min_missed_share=min_missed_share)
+    # suggestions: the label dev gold gives the text (a re-type, an addition, or non-entity when dev gold
+    # never has the text as an entity but the distant label does)
+    docs = evidence.docs_by_position()
+    gold_of = forms.gold_labels(min_count)
+    labels, n_labels = samples.labels, len(samples.labels)
+    rows = []
+    for row in numpy.nonzero(pos | neg)[0].tolist():
+        text = docs[int(samples.doc[row])][int(samples.start[row]): int(samples.end[row])].text
+        gold = gold_of.get(text)
+        label = labels.index(gold) if gold in labels else (n_labels if pos[row] and gold is None else -1)
+        if label >= 0 and label != int(samples.label[row]):
+            rows.append((row if pos[row] else -1, int(samples.doc[row]), int(samples.start[row]),
+                         int(samples.end[row]), label, 1.0))
     return Suspicion(
         positive=pos, negative=neg, score=numpy.where(pos | neg, 1.0, numpy.nan).astype("float32"),
+        proposals=Proposals.from_rows(rows),
         details={"dev_docs": forms.docs, "evidence": forms.meta,
                  "wrong_forms": len(forms.wrong_forms(min_predicted, max_precision)),
                  "missed_forms": len(forms.missed_forms(min_missed_share=min_missed_share)) if negatives else 0},

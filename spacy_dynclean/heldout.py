@@ -74,6 +74,25 @@ class FormEvidence:
         return {text for (text, _), n in self.missed.items()
                 if n >= min_missed and n >= min_missed_share * self.gold[(text, _)]}
 
+    def gold_label(self, text: str) -> Optional[str]:
+        """The label dev gold gives `text` most often (None if never an entity there)."""
+        counts = Counter({label: n for (t, label), n in self.gold.items() if t == text and n})
+        return counts.most_common(1)[0][0] if counts else None
+
+    def gold_labels(self, min_count: int = 1) -> Dict[str, str]:
+        """The label dev gold gives each text it has as an entity at least
+        `min_count` times with that label, in more than half of them."""
+        by_text: Dict[str, Counter] = {}
+        for (text, label), n in self.gold.items():
+            if n:
+                by_text.setdefault(text, Counter())[label] += n
+        out = {}
+        for text, c in by_text.items():
+            label, n = c.most_common(1)[0]
+            if n >= min_count and n > sum(c.values()) / 2:
+                out[text] = label
+        return out
+
     def to_dict(self) -> Dict[str, Any]:
         rows = sorted(set(self.predicted) | set(self.gold))
         return {
