@@ -177,9 +177,13 @@ def main() -> None:
                                                        "out-of-fold disagreement, per form")
     for name, (a, b) in combos.items():
         rows[name] = (found[a][0] | found[b][0], found[a][1] | found[b][1])
-    votes_p = sum(found[n][0].astype(int) for n in found)
-    votes_n = sum(found[n][1].astype(int) for n in found)
-    rows["vote: at least 2 detectors"] = (votes_p >= 2, votes_n >= 2)
+    voters = ["AUM + automatic thresholds", "dev evidence (heldout_forms)",
+              "name structure, per form (gold-free default)", "out-of-fold disagreement, per form"]
+    voters = [n for n in voters if n in found]  # one vote per kind of evidence
+    votes_p = sum(found[n][0].astype(int) for n in voters)
+    votes_n = sum(found[n][1].astype(int) for n in voters)
+    rows[f"vote: at least 2 of {len(voters)} ({', '.join(v.split(' (')[0].split(',')[0] for v in voters)})"] = \
+        (votes_p >= 2, votes_n >= 2)
     results = {name: {"positives": prf(fp, wrong & pos), "negatives": prf(fn, wrong & neg)}
                for name, (fp, fn) in rows.items()}
     print(f"\n{args.dataset} / {args.backbone} seed {args.seed}: {int((wrong & pos).sum())} wrong distant entities, "

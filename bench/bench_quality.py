@@ -148,7 +148,7 @@ def audit_corpus(dataset: str, cleaned: Path) -> Dict[str, float]:
     """The audit of a cleaned corpus against the gold train labels (benchmark
     only), cached beside it."""
     out = cleaned.with_suffix(".audit.json")
-    if not out.exists():
+    if not out.exists() or "labels_f1_all" not in json.loads(out.read_text()):  # made before 0.2's measures
         a = audit(train_docs(dataset, "train-ds"), read_docbin(cleaned), train_docs(dataset, "train-gs"))
         out.write_text(json.dumps({k: round(a[k], 4) if isinstance(a[k], float) else a[k] for k in AUDIT_KEYS}))
     return json.loads(out.read_text())
@@ -236,7 +236,8 @@ def correction_oracle(dataset: str, base: Path, flagged_by: str) -> Path:
 
 def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool,
              oracle_split: bool = False, variants: Sequence[str] = DEFAULT_VARIANTS, tag: str = "",
-             threshold_epochs: int = 0, record_overrides: Sequence[str] = ()) -> Dict[str, object]:
+             threshold_epochs: int = 0, record_overrides: Sequence[str] = (),
+             ner_variants: Sequence[str] = ()) -> Dict[str, object]:
     base = WORK / "quality" / dataset / (backbone.replace("/", "_") + tag) / f"seed{seed}"
     record = recording_args(base, record_overrides)
     times: Dict[str, float] = {}
@@ -250,6 +251,14 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
         if name not in variants and name != "cleaned_dyn" and not (base / f"train-{name}.spacy").exists():
             continue
         path = base / f"train-{name}.spacy"
+        report_path = base / f"train-{name}.report.json"
+        if path.exists() and "detectors" not in json.loads(report_path.read_text()):
+            # written by the 0.1 command line (the same corpus, byte for byte): its report is remade
+            clean_corpus(dataset, base, base / f"remade-{name}.spacy", config, with_evidence, overrides, quiet=True)
+            if (base / f"remade-{name}.spacy").read_bytes() != path.read_bytes():
+                raise SystemExit(f"{path}: the 0.1 corpus differs from the one the config makes now")
+            for suffix in (".spacy", ".report.json", ".report.md", ".cfg"):
+                (base / f"remade-{name}{suffix}").replace(base / f"train-{name}{suffix}")
         if not path.exists():
             clean_corpus(dataset, base, path, config, with_evidence, overrides)
         reports[name] = json.loads((base / f"train-{name}.report.json").read_text())
@@ -280,7 +289,7 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     names += [v for v in VARIANTS + ("oracle-pos", "oracle-neg") if v not in names and trained(base / v)]
     scores = {name: evaluate(base / name, dataset) for name in names}
     if with_ner:
-        retrained = [v for v in (*CLEANED, *SELF_TRAINED) if v in variants]
+        retrained = [v for v in (*CLEANED, *SELF_TRAINED) if v in (ner_variants or variants)]
         for name in ["noisy", *retrained]:
             path = corpus(dataset, "train-ds") if name == "noisy" else base / f"train-{name}.spacy"
             times[f"{name}_ner"] = train(backbone, base / f"{name}_ner", path, dataset, seed, epochs,
@@ -343,6 +352,7 @@ def main() -> None:
                    help="epochs of the threshold run (0: --epochs); it needs only the k epochs that are averaged")
     p.add_argument("--tag", default="", help="suffix of the work folder and results file, e.g. --tag=-e10")
     p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
+    p.add_argument("--ner-variants", default="", help="retrain these variants with the stock ner (default: all)")
     p.add_argument("--oracle-split", action="store_true", help="also the oracles of one kind of error")
     p.add_argument("--keep-saved-seeds", action="store_true",
                    help="keep the saved runs of the seeds not in --seeds (same dataset, backbone, tag and epochs) "
@@ -364,7 +374,8 @@ def main() -> None:
     if not set(variants) <= set(VARIANTS) or "cleaned" not in variants:
         raise SystemExit(f"--variants: a subset of {VARIANTS} that includes cleaned")
     runs = [run_seed(args.dataset, args.backbone, int(s), args.epochs, not args.no_ner, args.oracle_split, variants,
-                     args.tag, args.threshold_epochs, args.record_override) for s in args.seeds.split(",")]
+                     args.tag, args.threshold_epochs, args.record_override,
+                     [v for v in args.ner_variants.split(",") if v]) for s in args.seeds.split(",")]
     if args.keep_saved_seeds:
         runs = saved_runs(args.dataset, args.backbone, args.tag, args.epochs, {r["seed"] for r in runs},
                           args.record_override) + runs

@@ -52,6 +52,7 @@ def main() -> None:
     p.add_argument("--config", default="goldfree", help="cleaning config reviewed (a preset name or a path)")
     p.add_argument("--n", default="25,50,100,200", help="numbers of top groups the simulated person decides")
     p.add_argument("--retrain-n", default="100", help="N whose corpora are retrained (comma-separated, or all)")
+    p.add_argument("--curve-seeds", default="0", help="seeds whose corpora are retrained for every N")
     args = p.parse_args()
     ns = [int(x) for x in args.n.split(",")]
     retrain_n = ns if args.retrain_n == "all" else [int(x) for x in args.retrain_n.split(",") if x]
@@ -80,7 +81,7 @@ def main() -> None:
             point = {"n": n, "decided_occurrences": sum(len(g.occurrences) for g in groups[:n]),
                      "decisions": dict(Counter(d.split(":")[0] for d in chosen.values())),
                      "audit": audit_corpus(args.dataset, out)}
-            if n in retrain_n or n == 0 and retrain_n:
+            if n in retrain_n or str(seed) in args.curve_seeds.split(",") or n == 0 and retrain_n:
                 # no decision is the automatic cleaning: bench_quality's goldfree training when there is one
                 model = base / "goldfree" if n == 0 and (base / "goldfree" / "model-best").exists() \
                     else base / f"review{n}"
