@@ -95,3 +95,27 @@ def test_same_seed_same_dynamics(tmp_path, webpage_dir):
     a, b, c = runs["a"], runs["b"], runs["c"]
     assert numpy.array_equal(a.threshold, b.threshold) and numpy.array_equal(a.margins, b.margins)
     assert not numpy.array_equal(a.margins, c.margins)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_folds_command_on_webpage(tmp_path, webpage_dir):
+    """Two entity-disjoint folds, one epoch each: every doc is predicted by a
+    model that never trained on it, and the out_of_fold detector reads them."""
+    for name in ("train-ds", "dev"):
+        convert(webpage_dir / f"{name}.json", tmp_path / f"{name}.spacy")
+    cmd = [sys.executable, "-m", "spacy_dynclean", "folds", "cnn", str(tmp_path / "train-ds.spacy"),
+           str(tmp_path / "dev.spacy"), str(tmp_path / "folds"), "-k", "2", "--config-dir", str(ROOT / "configs"),
+           "--training.max_epochs", "1", "--training.eval_frequency", "1000"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    from spacy_dynclean.detectors import out_of_fold
+    from spacy_dynclean.evidence import Evidence
+
+    ev = Evidence.load({"corpus": str(tmp_path / "train-ds.spacy"), "folds": str(tmp_path / "folds")})
+    assert (ev.folds.count > 0).all()  # every span of every doc was predicted out of fold
+    probs = ev.folds.probs.astype("float32")
+    assert numpy.allclose(probs.sum(axis=1), 1.0, atol=0.02)
+    s = out_of_fold()(ev)
+    assert s.positive.any() and not (s.positive & ~ev.samples.positive).any()
+    assert sorted(p.name for p in (tmp_path / "folds").iterdir()) == ["fold0", "fold1", "folds.npz"]
