@@ -50,7 +50,7 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     assert report["flagged_positives"] >= report["detectors"]["heldout"]["flagged_positives"]
     # the resolved cleaning config beside the corpus makes the same corpus again
     config = (project / "corpus/webpage/cnn/train-cleaned.cfg").read_text()
-    assert config == report["resolved_config"] and 'positives = ["heldout","structure"]' in config
+    assert config == report["resolved_config"] and 'positives = ["heldout", "structure"]' in config
     audit = srsly.read_json(m / "audit.json")
     for key in ("fp_precision", "fp_recall", "fn_precision", "fn_recall", "labels_f1_before", "labels_f1_after"):
         assert 0.0 <= audit[key] <= 1.0
