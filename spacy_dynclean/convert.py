@@ -15,7 +15,7 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
 from .outputs import Outputs, os_error
-from .util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack
+from .util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack, input_file
 
 Entity = Tuple[int, int, str]  # [start, end) token offsets, label
 
@@ -212,13 +212,9 @@ def read_records(
     """Read and validate every record of a file. Invalid records raise a
     `DynCleanError` naming the file and record, or with `skip_invalid` are
     left out and listed in `stats.skipped`."""
-    path = Path(path)
     if fmt not in FORMATS:
         raise DynCleanError(f"unknown input format {fmt!r}: use one of {FORMATS}")
-    if not path.exists():
-        raise DynCleanError(f"{path}: no such file")
-    if path.is_dir():
-        raise DynCleanError(f"{path}: is a folder, not a file (convert-dir converts a dataset folder)")
+    path = input_file(path, "not a file (convert-dir converts a dataset folder)")
     if fmt == "auto":
         fmt = detect_format(path)
     readers = {"json": _read_json_records, "conll": _read_conll_records, "docbin": _read_docbin_records}
@@ -279,11 +275,7 @@ def save_docbin(docs: Iterable[Doc], path: PathLike, inputs: Iterable[Optional[P
 
 def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
     """Read a DocBin with one clear line for a missing, unreadable or corrupt file."""
-    path = Path(path)
-    if not path.exists():
-        raise DynCleanError(f"{path}: no such file")
-    if path.is_dir():
-        raise DynCleanError(f"{path}: is a folder, not a DocBin file")
+    path = input_file(path, "not a DocBin file")
     try:
         with fast_msgpack():
             return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))

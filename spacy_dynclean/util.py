@@ -49,14 +49,21 @@ def write_json(path: PathLike, data: object) -> None:
     Path(path).write_text(srsly.json_dumps(data, indent=2) + "\n", encoding="utf8")
 
 
-def read_json(path: PathLike, what: str = "JSON file") -> object:
-    """Parse a JSON file, with one line for a missing, unreadable, non-UTF-8
-    or malformed one."""
+def input_file(path: PathLike, if_folder: str) -> Path:
+    """The path of an input file that must exist and not be a folder (one
+    line otherwise; `if_folder` says what a folder is not)."""
     path = Path(path)
     if not path.exists():
         raise DynCleanError(f"{path}: no such file")
     if path.is_dir():
-        raise DynCleanError(f"{path}: is a folder, not a {what}")
+        raise DynCleanError(f"{path}: is a folder, {if_folder}")
+    return path
+
+
+def read_json(path: PathLike, what: str = "JSON file") -> object:
+    """Parse a JSON file, with one line for a missing, unreadable, non-UTF-8
+    or malformed one."""
+    path = input_file(path, f"not a {what}")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
