@@ -50,6 +50,11 @@ def cell(d: dict, name: str) -> str:
     return text
 
 
+def num(x: float) -> str:
+    """Three decimals, or "-" for a figure the run did not record."""
+    return "-" if x != x else f"{x:.3f}"
+
+
 def quality() -> None:
     files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))]
     # per dataset and backbone: the default recording before its variants, more seeds first
@@ -116,7 +121,7 @@ def quality() -> None:
                 print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | {name} | "
                       f"{m('flagged_positives'):,.0f} | {m('fp_precision'):.2f} / {m('fp_recall'):.2f} | "
                       f"{m('flagged_negatives'):,.0f} | {m('fn_precision'):.2f} / {m('fn_recall'):.2f} | "
-                      f"{m('labels_f1_before'):.3f} -> {m('labels_f1_after'):.3f} / {m('labels_f1_all'):.3f} | "
+                      f"{m('labels_f1_before'):.3f} -> {m('labels_f1_after'):.3f} / {num(m('labels_f1_all'))} | "
                       f"{', '.join(corr) or '-'} |")
     print("\nAnchors (other systems, not comparable backbones): DynClean paper gains +3.18 to +8.95 F1 "
           "(RoBERTa-base, GPU); BOND test F1 CoNLL03 0.815, Webpage 0.657, Wikigold 0.601.\n")
@@ -139,7 +144,8 @@ def detection() -> None:
         budget = d["budget"]
         errors = d["real_errors"]
         folds = d.get("folds")
-        print(f"### Detection on {d['dataset']} ({d['backbone']}, seed {d['seed']})\n")
+        of = f"; out-of-fold {folds.get('backbone')}" if folds and folds.get("backbone") != d["backbone"] else ""
+        print(f"### Detection on {d['dataset']} ({d['backbone']}, seed {d['seed']}{of})\n")
         print(f"{errors['positives']:,} distant entities are wrong and {errors['negatives']:,} gold entities are "
               f"missed (non-entity spans); rankings flag as many as the gold-free default "
               f"({budget['positives']:,} positives, {budget['negatives']:,} negatives)"
