@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from .util import DEFAULT_SPANS_KEY, DynCleanError
+from .util import DEFAULT_SPANS_KEY, DynCleanError, input_file
 
 # rich_markup_mode=None: click's plain help, which wraps instead of truncating
 # long option names in an 80-column terminal ("--threshold-dynami…").
@@ -443,8 +443,7 @@ def verify_cli(
 
     from .convert import read_text
 
-    if not sums.exists():
-        raise DynCleanError(f"{sums}: no such file")
+    input_file(sums, "not a checksum file")
     checked = 0
     for line_no, line in enumerate(read_text(sums).splitlines(), start=1):
         if not line.strip():

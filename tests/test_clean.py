@@ -58,11 +58,10 @@ def test_default_config_reproduces_the_01_command_line(tmp_path, case):
 def test_configs_folder_holds_the_packaged_presets(name):
     assert (ROOT / "configs" / name).read_text() == (CONFIG_DIR / name).read_text()
     text = (CONFIG_DIR / name).read_text()
-    settings = [line for line in text.splitlines() if "=" in line and not line.startswith("#")]
     lines = text.splitlines()
-    for line in settings:  # every setting is commented (the line above it, or its section's)
-        i = lines.index(line)
-        assert any(lines[j].startswith("#") or lines[j].startswith("[") for j in range(max(0, i - 12), i)), line
+    for i, line in enumerate(lines):  # every setting is commented (the line above it, or its section's)
+        if "=" in line and not line.startswith("#"):
+            assert any(lines[j].startswith(("#", "[")) for j in range(max(0, i - 12), i)), line
 
 
 def test_configs_folder_holds_the_packaged_default():
