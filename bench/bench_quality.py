@@ -169,15 +169,19 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 
 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
-            "combined_st", "goldfree_oracle", "oracle", "gold")
+            "combined_st", "goldfree2", "combined2", "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
+# the presets' structure detector without loose edges and collocations: name_structure.v1, as the first runs had it
+STRUCTURE_V1 = {"detectors.structure.detector.edges": False, "detectors.structure.detector.collocations": False}
 CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "cleaned": (True, "default", {}),
     "cleaned_dyn": (False, "default", DYNAMICS_ONLY),
     "cleaned_both": (True, "default", {"decision.positives": ["aum", "heldout"]}),
-    "goldfree": (False, "goldfree", {}),  # the structure of the text, corrected
-    "combined": (True, "combined", {}),  # dev evidence, AUM and the structure, corrected
+    "goldfree": (False, "goldfree", STRUCTURE_V1),  # the structure of the text, corrected
+    "combined": (True, "combined", STRUCTURE_V1),  # dev evidence, AUM and the structure, corrected
+    "goldfree2": (False, "goldfree", {}),  # the gold-free preset as it is (structure v2: loose edges too)
+    "combined2": (True, "combined", {}),  # the combined preset as it is
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained

@@ -17,7 +17,7 @@ picked up with `--code` or from a package's `spacy_misc` entry points.
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.util import registry
@@ -282,21 +282,46 @@ def labelled_extension(doc: Any, start: int, end: int, blocked: List[bool], labe
     return best
 
 
+def loose_edge_trim(words: Sequence[str]) -> Tuple[int, int]:
+    """(left, right) counts of words to trim from the edges of an entity: a
+    name neither starts nor ends with a lower-case word ("European Union and",
+    "Banco de") or ends with a possessive clitic ("News Corp 's"); (0, 0)
+    when nothing is loose or nothing would remain. (Punctuation is no cue:
+    a quoted title keeps its quotes.)"""
+    def loose(w: str, left: bool) -> bool:
+        return (w[:1].isalpha() and w.islower()) or (not left and w in ("'s", "'"))
+
+    left, right = 0, len(words)
+    while left < right and loose(words[left], True):
+        left += 1
+    while right > left and loose(words[right - 1], False):
+        right -= 1
+    if left == right:
+        return 0, 0
+    return left, len(words) - right
+
+
 def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, positives: bool = True,
-                             negatives: bool = True) -> Suspicion:
+                             negatives: bool = True, edges: bool = False,
+                             collocations: bool = False) -> Suspicion:
     """Partial matches, common words and unlabelled names, from the casing of
     the corpus (see `structure`). Suggests the whole name run for a partial
     match and the run for an unlabelled name (typed by the corpus's majority
     distant label of that text, where it has one; else -1), and non-entity
-    for a common word."""
+    for a common word. With `edges`, a multi-word entity with loose edges
+    (`loose_edge_trim`) is flagged too, suggesting the trimmed span with the
+    same label; with `collocations`, a common word the corpus capitalizes
+    beside a name is part of it (`structure.CollocationStats`)."""
     from .samples import candidate_row
-    from .structure import CasingStats, extend, free_runs, has_case_information, name_mask
+    from .structure import CasingStats, CollocationStats, extend, free_runs, has_case_information, name_mask
 
     samples = evidence.samples
     docs = evidence.docs_by_position()
     words_of = [[t.text for t in doc] for doc in docs]
     stats = evidence.cached("casing", lambda: CasingStats.from_sentences(words_of))
     common = stats.common_words(confidence)
+    pairs = evidence.cached("collocations", lambda: CollocationStats.from_sentences(words_of)) \
+        if collocations else None
     labels_of = corpus_labels(evidence)
     n, n_labels, max_len = len(samples), len(samples.labels), evidence.max_span_length
     flag_pos = numpy.zeros(n, dtype=bool)
@@ -318,7 +343,7 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
     for p, words in enumerate(words_of):
         if not has_case_information(words):
             continue  # a capital says nothing here
-        is_name = name_mask(words, common)
+        is_name = name_mask(words, common, pairs)
         base, n_tok = int(bases[p]), len(words)
         covered = [False] * n_tok
         for ent in gold_spans(docs[p], samples.spans_key):  # entities too long to be samples block too
@@ -339,6 +364,9 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
                     kind, suggestion = "partial_matches", (start, end, labels_of.get(docs[p][start:end].text, -1))
                 elif alpha and all(w in common for w in alpha):
                     kind, suggestion = "common_words", (s, e, n_labels)
+                elif edges and e - s > 1 and loose_edge_trim(words[s:e]) != (0, 0):
+                    left, right = loose_edge_trim(words[s:e])
+                    kind, suggestion = "loose_edges", (s + left, e - right, int(samples.label[row]))
                 else:
                     continue
                 flag_pos[row] = True
@@ -380,6 +408,20 @@ def name_structure(confidence: float = 0.9, positives: bool = True, negatives: b
     check_range("confidence", confidence, 0.5, 1)
     return partial(name_structure_suspicion, confidence=confidence, positives=bool(positives),
                    negatives=bool(negatives))
+
+
+@registry.misc("spacy-dynclean.name_structure.v2")
+def name_structure_v2(confidence: float = 0.9, positives: bool = True, negatives: bool = True,
+                      edges: bool = True, collocations: bool = True) -> Detector:
+    """As v1, and with `edges` also flags a multi-word distant entity with
+    loose edges: a lower-case word at either end ("European Union and") or a
+    possessive clitic at the end ("News Corp 's"), suggesting the trimmed span
+    with the same label; with `collocations`, a capitalized common word is
+    part of a name where the corpus capitalizes it beside that name (at
+    posterior `confidence`): "Old Trafford", "New England"."""
+    check_range("confidence", confidence, 0.5, 1)
+    return partial(name_structure_suspicion, confidence=confidence, positives=bool(positives),
+                   negatives=bool(negatives), edges=bool(edges), collocations=bool(collocations))
 
 
 # --- per surface form --------------------------------------------------------------------------

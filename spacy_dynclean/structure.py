@@ -14,11 +14,14 @@ Used by the `spacy-dynclean.name_structure.v1` detector: a distant entity
 strictly inside a longer name run is probably a partial match ("York" in
 "New York"), one made of common words is probably spurious ("The" as MISC),
 and a name run no distant entity touches is probably a missed entity.
+`name_structure.v2` also reads word pairs (`CollocationStats`): a common
+word the corpus capitalizes beside a name every time ("Old Trafford") is part
+of it.
 """
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 
 def is_capitalized(word: str) -> bool:
@@ -90,6 +93,42 @@ class CasingStats:
         return CommonWords(self, confidence)
 
 
+@dataclass
+class CollocationStats:
+    """Per word beside a neighbour: occurrences capitalized where case is
+    informative, and occurrences in lower case. Keys ("before", word, next)
+    and ("after", previous, word), the word lower-cased and the neighbour as
+    written: "Old" before "Trafford" is capitalized every time though "old"
+    is a common word, so there it is part of a name."""
+
+    capitalized: Counter = field(default_factory=Counter)
+    lower: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def from_sentences(cls, sentences: Iterable[Sequence[str]]) -> "CollocationStats":
+        stats = cls()
+        for words in sentences:
+            informative = has_case_information(words)
+            for i, w in enumerate(words):
+                if w.islower():
+                    counts = stats.lower
+                elif informative and i > 0 and is_capitalized(w) and not w.isupper():
+                    counts = stats.capitalized
+                else:
+                    continue
+                low = w.lower()
+                if i + 1 < len(words):
+                    counts[("before", low, words[i + 1])] += 1
+                if i > 0:
+                    counts[("after", words[i - 1], low)] += 1
+        return stats
+
+    def p_name(self, key: Tuple[str, str, str]) -> float:
+        """Posterior probability that the word is mostly capitalized beside this neighbour."""
+        k = self.capitalized[key]
+        return prob_majority(k, k + self.lower[key])
+
+
 class CommonWords:
     """Membership test with a cache: is a word common at `confidence`?"""
 
@@ -105,13 +144,31 @@ class CommonWords:
         return self._cache[low]
 
 
-def name_mask(words: Sequence[str], common: CommonWords) -> List[bool]:
-    """Per word: capitalized (not in capitals, which is not a name cue) and
-    not a common word, in a sentence with case information (all False
-    otherwise)."""
+def name_mask(words: Sequence[str], common: CommonWords,
+              collocations: Optional[CollocationStats] = None) -> List[bool]:
+    """Per word: capitalized and not a common word, in a sentence with case
+    information (all False otherwise). With `collocations`, also a
+    capitalized common word beside a name that the corpus capitalizes beside
+    that word."""
     if not has_case_information(words):
         return [False] * len(words)
-    return [is_alpha_word(w) and is_capitalized(w) and w not in common for w in words]
+    mask = [is_alpha_word(w) and is_capitalized(w) and w not in common for w in words]
+    if collocations is not None:
+        # a capitalized common word joins a neighbouring name where the corpus capitalizes it beside that
+        # neighbour (at posterior `common.confidence`): "Old Trafford", "New England"; repeated for chains
+        changed = True
+        while changed:
+            changed = False
+            for i, w in enumerate(words):
+                if mask[i] or not (is_alpha_word(w) and is_capitalized(w)):
+                    continue
+                low = w.lower()
+                if (i + 1 < len(words) and mask[i + 1]
+                        and collocations.p_name(("before", low, words[i + 1])) >= common.confidence) or \
+                        (i > 0 and mask[i - 1]
+                         and collocations.p_name(("after", words[i - 1], low)) >= common.confidence):
+                    mask[i] = changed = True
+    return mask
 
 
 def extend(start: int, end: int, is_name: Sequence[bool], blocked: Sequence[bool]) -> Tuple[int, int]:

@@ -4,7 +4,8 @@ import pytest
 from spacy_dynclean.clean import run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.detectors import (
-    Suspicion, aum_detector, name_structure, name_structure_suspicion, out_of_fold_suspicion, per_form_suspicion,
+    Suspicion, aum_detector, loose_edge_trim, name_structure, name_structure_suspicion, name_structure_v2,
+    out_of_fold_suspicion, per_form_suspicion,
 )
 from spacy_dynclean.evidence import Evidence
 from spacy_dynclean.folds import FoldPredictions
@@ -47,6 +48,49 @@ def test_name_structure_flags_and_suggests(tmp_path):
              for d, st, en, lab in zip(s.proposals.doc, s.proposals.start, s.proposals.end, s.proposals.label)}
     assert props == {("New York", "LOC"), ("The", "O"), ("Carl Lee", -1)}
     assert s.details["partial_matches"] == 1 and s.details["common_words"] == 1 and s.details["unlabelled_names"] == 1
+
+
+@pytest.mark.parametrize("words,trim", [
+    ("European Union and".split(), (0, 1)),
+    ("News Corp 's".split(), (0, 1)),
+    ("of the Bank of Japan for".split(), (2, 1)),
+    ("Bank of Japan".split(), (0, 0)),  # a lower-case word inside a name is no loose edge
+    ("de Silva".split(), (1, 0)),
+    ("and the".split(), (0, 0)),  # nothing would remain: no trim
+    (['"Hybrid', 'Solids"'], (0, 0)),  # punctuation is no cue (quoted titles keep their quotes)
+])
+def test_loose_edge_trim(words, trim):
+    assert loose_edge_trim(words) == trim
+
+
+# a distant entity with a loose edge ("European Union and" ORG): v2 re-bounds it, v1 leaves it
+LOOSE = CASED + [
+    {"tokens": "the European Union and Oslo met".split(), "entities": [[1, 3, "ORG"], [4, 4, "LOC"]]},
+]
+
+
+def test_name_structure_v2_trims_loose_edges(tmp_path):
+    ev = cased_evidence(tmp_path, LOOSE)
+    v1, v2 = name_structure(confidence=0.9)(ev), name_structure_v2(confidence=0.9)(ev)
+    assert "European Union and" not in flagged(ev, v1.positive)
+    assert flagged(ev, v2.positive) == sorted(flagged(ev, v1.positive) + ["European Union and"])
+    docs, labels = ev.docs_by_position(), ev.labels
+    props = {(docs[d][st:en].text, labels[lab]) for d, st, en, lab in
+             zip(v2.proposals.doc, v2.proposals.start, v2.proposals.end, v2.proposals.label) if 0 <= lab < len(labels)}
+    assert ("European Union", "ORG") in props
+    assert v2.details["loose_edges"] == 1 and "loose_edges" not in v1.details
+    off = name_structure_v2(edges=False, collocations=False)(ev)  # both off: v1 exactly
+    assert numpy.array_equal(off.positive, v1.positive) and numpy.array_equal(off.negative, v1.negative)
+
+
+def test_goldfree_preset_rebounds_a_loose_edge(tmp_path):
+    cased_evidence(tmp_path, LOOSE)  # writes cased.spacy
+    out = tmp_path / "out" / "clean.spacy"
+    report = run_clean("goldfree", out, overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
+                                                   "evidence.max_span_length": 3})
+    last = read_docbin(out)[-1]
+    assert [(s.text, s.label_) for s in last.spans["sc"]] == [("European Union", "ORG"), ("Oslo", "LOC")]
+    assert report["changes"]["positives_rebounded"] == 2  # "York" to "New York", and this one
 
 
 def test_name_structure_says_nothing_about_lower_cased_text(tmp_path):
@@ -116,6 +160,7 @@ def test_out_of_fold_disagreement(tmp_path):
 
 @pytest.mark.parametrize("make,match", [
     (lambda: name_structure(confidence=0.2), "confidence"),
+    (lambda: name_structure_v2(confidence=1.5), "confidence"),
     (lambda: aum_detector(k=-1), "k must be"),
     (lambda: aum_detector(positive_fraction=2), "positive_fraction"),
 ])

@@ -1,7 +1,7 @@
 import pytest
 
 from spacy_dynclean.structure import (
-    CasingStats, extend, free_runs, has_case_information, name_mask, prob_majority,
+    CasingStats, CollocationStats, extend, free_runs, has_case_information, name_mask, prob_majority,
 )
 
 
@@ -50,3 +50,29 @@ def test_name_runs_and_extension():
     assert free_runs(is_name, [False] * 6) == [(3, 5)]
     assert free_runs(is_name, [False, False, False, False, True, False]) == []  # touches an entity
     assert name_mask("SOCCER - JAPAN WIN".split(), common) == [False] * 4
+
+
+# "old" is a common word, but before "Trafford" the corpus capitalizes it every time
+TRAFFORD = [s.split() for s in (
+    "the old man left", "an old friend came", "the old house stood", "the old road", "old habits stay",
+    "my old car", "the old town", "an old song", "the old days", "so old", "an old map", "the old bridge",
+    "they won at Old Trafford today", "fans at Old Trafford sang", "the crowd at Old Trafford cheered",
+    "we met an old Trafford fan",  # a lower-case "old" before "Trafford": the pair is 3 to 1
+    "he saw the old Acme plant", "he saw Old Acme once",
+)]
+
+
+def test_collocations_join_a_common_word_to_a_name():
+    stats = CasingStats.from_sentences(TRAFFORD)
+    common = stats.common_words(0.9)
+    pairs = CollocationStats.from_sentences(TRAFFORD)
+    assert "Old" in common
+    assert pairs.capitalized[("before", "old", "Trafford")] == 3 and pairs.lower[("before", "old", "Trafford")] == 1
+    words = "fans at Old Trafford sang".split()
+    assert name_mask(words, common) == [False, False, False, True, False]
+    # 3 of 4 capitalized: P(mostly capitalized) = P(Binomial(5, 1/2) <= 3) = 0.8125
+    assert pairs.p_name(("before", "old", "Trafford")) == pytest.approx(26 / 32)
+    assert name_mask(words, stats.common_words(0.8), pairs) == [False, False, True, True, False]
+    assert name_mask(words, common, pairs) == [False, False, False, True, False]  # not sure enough at 0.9
+    # one capitalized "Old" before "Acme" is no evidence
+    assert name_mask("he saw Old Acme once".split(), stats.common_words(0.8), pairs)[2] is False
