@@ -364,8 +364,8 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
                     kind, suggestion = "partial_matches", (start, end, labels_of.get(docs[p][start:end].text, -1))
                 elif alpha and all(w in common for w in alpha):
                     kind, suggestion = "common_words", (s, e, n_labels)
-                elif edges and e - s > 1 and loose_edge_trim(words[s:e]) != (0, 0):
-                    left, right = loose_edge_trim(words[s:e])
+                elif edges and e - s > 1 and (trim := loose_edge_trim(words[s:e])) != (0, 0):
+                    left, right = trim
                     kind, suggestion = "loose_edges", (s + left, e - right, int(samples.label[row]))
                 else:
                     continue

@@ -58,6 +58,19 @@ def prob_majority(k: int, n: int) -> float:
     return min(total, 1.0)
 
 
+def informative_case(words: Sequence[str], i: int, informative: bool) -> Optional[str]:
+    """What the casing of word `i` says: "lower" (written in lower case,
+    anywhere), "capitalized" (capitalized where case is informative: not
+    sentence-initial, in a sentence with case information, not in capitals),
+    or None (nothing)."""
+    w = words[i]
+    if w.islower():
+        return "lower"
+    if informative and i > 0 and is_capitalized(w) and not w.isupper():
+        return "capitalized"
+    return None
+
+
 @dataclass
 class CasingStats:
     """Per word (lower-cased): occurrences written in lower case, and
@@ -77,10 +90,9 @@ class CasingStats:
             informative = has_case_information(words)
             stats.sentences_with_case += informative
             for i, w in enumerate(words):
-                if w.islower():
-                    stats.lower[w] += 1
-                elif informative and i > 0 and is_capitalized(w) and not w.isupper():
-                    stats.capitalized[w.lower()] += 1
+                case = informative_case(words, i, informative)
+                if case is not None:
+                    getattr(stats, case)[w.lower()] += 1
         return stats
 
     def p_common(self, word: str) -> float:
@@ -110,13 +122,10 @@ class CollocationStats:
         for words in sentences:
             informative = has_case_information(words)
             for i, w in enumerate(words):
-                if w.islower():
-                    counts = stats.lower
-                elif informative and i > 0 and is_capitalized(w) and not w.isupper():
-                    counts = stats.capitalized
-                else:
+                case = informative_case(words, i, informative)
+                if case is None:
                     continue
-                low = w.lower()
+                counts, low = getattr(stats, case), w.lower()
                 if i + 1 < len(words):
                     counts[("before", low, words[i + 1])] += 1
                 if i > 0:
