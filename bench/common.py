@@ -75,8 +75,9 @@ def clean_corpus(dataset: str, base: Path, out: Path, config: str = "default", e
 
     from spacy_dynclean.clean import run_clean
 
-    paths = {"paths.corpus": str(corpus(dataset, "train-ds")), "paths.dynamics": str(base / "dyn-noisy"),
-             "paths.threshold_dynamics": str(base / "dyn-threshold")}
+    paths = {"paths.corpus": str(corpus(dataset, "train-ds")), "paths.dynamics": str(base / "dyn-noisy")}
+    if (base / "dyn-threshold").exists():  # only the AUM detector reads it
+        paths["paths.threshold_dynamics"] = str(base / "dyn-threshold")
     if evidence:
         paths["paths.heldout"] = str(base / "heldout.json")
     if (base / "folds" / "folds.npz").exists():

@@ -26,17 +26,20 @@ def backbone(d: dict) -> str:
     overrides = d.get("record_overrides", [])
     pairs = [o.partition("=") for o in overrides]  # "components.dynclean_ner.key=value"
     short = [f"{key.rsplit('.', 1)[-1]}={value}" for key, _, value in pairs]
-    return d["backbone"] + (f" (recorded with {', '.join(short)})" if short else "")
+    run = f", runs {d['tag']}" if d.get("tag") else ""  # a set of runs of its own (another machine, say)
+    return d["backbone"] + (f" (recorded with {', '.join(short)})" if short else "") + run
 
 
 COLUMNS = [  # (training in the results, column header)
     ("noisy", "noisy"), ("cleaned", "dev evidence (0.1 default)"), ("cleaned_dyn", "dynamics only"),
-    ("cleaned_both", "dev evidence + AUM positives"), ("goldfree2", "gold-free"), ("combined2", "combined"),
+    ("cleaned_both", "dev evidence + AUM positives"), ("goldfree3", "gold-free"), ("combined3", "combined"),
+    ("goldfree2", "gold-free, structure v2"), ("combined2", "combined, structure v2"),
     ("goldfree", "gold-free, structure v1"), ("goldfree_st", "gold-free v1 + self-training"),
     ("combined", "combined, structure v1"), ("combined_st", "combined v1 + self-training"),
     ("goldfree_oracle", "correction oracle (v1)"), ("oracle", "removal oracle"), ("gold", "gold"),
 ]
-GAPS = [("gap_closed_goldfree2", "gap closed, gold-free"), ("gap_closed_combined2", "gap closed, combined"),
+GAPS = [("gap_closed_goldfree3", "gap closed, gold-free"), ("gap_closed_combined3", "gap closed, combined"),
+        ("gap_closed_goldfree2", "gap closed, gold-free v2"), ("gap_closed_combined2", "gap closed, combined v2"),
         ("gap_closed_goldfree_st", "gap closed, gold-free v1 + st"),
         ("gap_closed_combined_st", "gap closed, combined v1 + st"), ("gap_closed", "gap closed, 0.1 default")]
 
@@ -69,7 +72,8 @@ def quality() -> None:
           "the gold dev set, negatives by AUM and the evidence, masked); `dynamics only`: AUM for both kinds; "
           "`gold-free`: the name structure of the corpus, per form, corrected (configs/clean_goldfree.cfg); "
           "`combined`: dev evidence, AUM and the structure, corrected (configs/clean_combined.cfg); "
-          "`structure v1`: the same presets with `name_structure.v1` (no loose edges, no collocations), as "
+          "`structure v2`: the same presets with `name_structure.v2` (no title-case sentences), as measured "
+          "before; `structure v1`: with `name_structure.v1` (no loose edges, no collocations), as "
           "first measured; `+ self-training`: the retrained pipeline labels the masked regions and a student "
           "is trained (`fill`), from the v1 corpora; "
           "`correction oracle`: gold labels written exactly where gold-free v1 flagged; `removal oracle`: exactly "
@@ -228,7 +232,8 @@ README_COLUMNS = ["noisy", "cleaned", "goldfree2", "combined2", "goldfree_oracle
 
 def readme_table() -> None:
     """The README's short table: the CNN runs of the three datasets."""
-    names = {"cleaned": "0.1 default (dev evidence)", "goldfree2": "gold-free", "combined2": "combined",
+    names = {"cleaned": "0.1 default (dev evidence)", "goldfree2": "gold-free (structure v2)",
+             "combined2": "combined (structure v2)",
              "goldfree_oracle": "correction oracle"}
     print("| dataset | " + " | ".join(names.get(n, dict(COLUMNS).get(n, n)) for n in README_COLUMNS) + " |")
     print("| --- | " + " | ".join("---" for _ in README_COLUMNS) + " |")

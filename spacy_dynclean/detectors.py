@@ -303,7 +303,7 @@ def loose_edge_trim(words: Sequence[str]) -> Tuple[int, int]:
 
 def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, positives: bool = True,
                              negatives: bool = True, edges: bool = False,
-                             collocations: bool = False) -> Suspicion:
+                             collocations: bool = False, title_case: bool = False) -> Suspicion:
     """Partial matches, common words and unlabelled names, from the casing of
     the corpus (see `structure`). Suggests the whole name run for a partial
     match and the run for an unlabelled name (typed by the corpus's majority
@@ -311,9 +311,13 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
     for a common word. With `edges`, a multi-word entity with loose edges
     (`loose_edge_trim`) is flagged too, suggesting the trimmed span with the
     same label; with `collocations`, a common word the corpus capitalizes
-    beside a name is part of it (`structure.CollocationStats`)."""
+    beside a name is part of it (`structure.CollocationStats`); with
+    `title_case`, the entities of sentences in title case are judged too, by
+    the common words alone (their unlabelled runs are not: a heading's
+    capitalized words are not names for that)."""
     from .samples import candidate_row
-    from .structure import CasingStats, CollocationStats, extend, free_runs, has_case_information, name_mask
+    from .structure import (CasingStats, CollocationStats, extend, free_runs, has_case_information, is_title_case,
+                            name_mask)
 
     samples = evidence.samples
     docs = evidence.docs_by_position()
@@ -341,9 +345,10 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
                          warnings=["most distant entities do not start with a capital: this corpus does not mark "
                                    "names by case, so the name structure flags nothing"])
     for p, words in enumerate(words_of):
-        if not has_case_information(words):
+        informative = has_case_information(words)
+        if not informative and not (title_case and is_title_case(words)):
             continue  # a capital says nothing here
-        is_name = name_mask(words, common, pairs)
+        is_name = name_mask(words, common, pairs, title_case=title_case)
         base, n_tok = int(bases[p]), len(words)
         covered = [False] * n_tok
         for ent in gold_spans(docs[p], samples.spans_key):  # entities too long to be samples block too
@@ -373,11 +378,11 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
                 score[row] = 1.0
                 proposals.append((row, p, *suggestion, 1.0))
                 counts[kind] += 1
-                if kind == "partial_matches" and negatives:  # the whole run is a missed entity too
+                if kind == "partial_matches" and negatives and informative:  # the whole run is a missed entity too
                     run_row = base + candidate_row(start, end, n_tok, max_len)
                     flag_neg[run_row] = True
                     score[run_row] = 1.0
-        if negatives:
+        if negatives and informative:
             for start, end in free_runs(is_name, covered):
                 if end - start > max_len:
                     continue
@@ -422,6 +427,20 @@ def name_structure_v2(confidence: float = 0.9, positives: bool = True, negatives
     check_range("confidence", confidence, 0.5, 1)
     return partial(name_structure_suspicion, confidence=confidence, positives=bool(positives),
                    negatives=bool(negatives), edges=bool(edges), collocations=bool(collocations))
+
+
+@registry.misc("spacy-dynclean.name_structure.v3")
+def name_structure_v3(confidence: float = 0.9, positives: bool = True, negatives: bool = True,
+                      edges: bool = True, collocations: bool = True, title_case: bool = True) -> Detector:
+    """As v2, and with `title_case` also judges the distant entities of
+    sentences in title case (result lists, team sheets, headings), where the
+    capitals say nothing but the corpus's common words still tell the names:
+    "Dmitry" PER in "-- Dmitry Solovyov , Moscow Newsroom" is a partial match.
+    Unlabelled runs there are not flagged. With `title_case` off, v2 exactly."""
+    check_range("confidence", confidence, 0.5, 1)
+    return partial(name_structure_suspicion, confidence=confidence, positives=bool(positives),
+                   negatives=bool(negatives), edges=bool(edges), collocations=bool(collocations),
+                   title_case=bool(title_case))
 
 
 # --- per surface form --------------------------------------------------------------------------

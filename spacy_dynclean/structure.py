@@ -16,7 +16,10 @@ strictly inside a longer name run is probably a partial match ("York" in
 and a name run no distant entity touches is probably a missed entity.
 `name_structure.v2` also reads word pairs (`CollocationStats`): a common
 word the corpus capitalizes beside a name every time ("Old Trafford") is part
-of it.
+of it. `name_structure.v3` also reads sentences in title case (result
+lists, team sheets, headings: every word capitalized), where the corpus's
+common words, not the capitals, tell the names: "Dmitry Solovyov" in
+"-- Dmitry Solovyov , Moscow Newsroom".
 """
 import math
 from collections import Counter
@@ -42,6 +45,16 @@ def has_case_information(words: Sequence[str]) -> bool:
     if sum(w.isupper() for w in alpha) > len(alpha) / 2:
         return False
     return not (len(alpha) >= 3 and all(is_capitalized(w) for w in alpha))
+
+
+def is_title_case(words: Sequence[str]) -> bool:
+    """A sentence in title case: three or more words of two letters or more,
+    every one capitalized, most not in capitals (lists of names, headings).
+    A capital says nothing there, but a word the corpus writes in lower case
+    elsewhere is still a common word."""
+    alpha = [w for w in words if w[:1].isalpha() and len(w) > 1]
+    return len(alpha) >= 3 and all(is_capitalized(w) for w in alpha) and \
+        sum(w.isupper() for w in alpha) <= len(alpha) / 2
 
 
 def prob_majority(k: int, n: int) -> float:
@@ -154,12 +167,12 @@ class CommonWords:
 
 
 def name_mask(words: Sequence[str], common: CommonWords,
-              collocations: Optional[CollocationStats] = None) -> List[bool]:
+              collocations: Optional[CollocationStats] = None, title_case: bool = False) -> List[bool]:
     """Per word: capitalized and not a common word, in a sentence with case
-    information (all False otherwise). With `collocations`, also a
-    capitalized common word beside a name that the corpus capitalizes beside
-    that word."""
-    if not has_case_information(words):
+    information, or with `title_case` also in a sentence in title case (all
+    False otherwise). With `collocations`, also a capitalized common word
+    beside a name that the corpus capitalizes beside that word."""
+    if not has_case_information(words) and not (title_case and is_title_case(words)):
         return [False] * len(words)
     mask = [is_alpha_word(w) and is_capitalized(w) and w not in common for w in words]
     if collocations is not None:

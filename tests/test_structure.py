@@ -1,7 +1,7 @@
 import pytest
 
 from spacy_dynclean.structure import (
-    CasingStats, CollocationStats, extend, free_runs, has_case_information, name_mask, prob_majority,
+    CasingStats, CollocationStats, extend, free_runs, has_case_information, is_title_case, name_mask, prob_majority,
 )
 
 
@@ -18,6 +18,13 @@ def test_case_information_of_a_sentence():
     assert not has_case_information("SOCCER - JAPAN GET LUCKY WIN".split())  # capitals
     assert not has_case_information("Rare Hendrix Song Draft Sells For Almost".split())  # title case
     assert not has_case_information(["1996-08-30"])  # no word
+
+
+def test_title_case_sentences():
+    assert is_title_case("Goalkeepers - Marco Pascolo ( Cagliari )".split())
+    assert not is_title_case("SOCCER - JAPAN GET LUCKY WIN".split())  # capitals: nothing to read
+    assert not is_title_case("Anna met the mayor of Paris .".split())  # case information
+    assert not is_title_case("Anna Berg".split())  # too short to tell
 
 
 SENTENCES = [s.split() for s in (
