@@ -169,7 +169,8 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 
 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
-            "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "goldfree_oracle", "oracle", "gold")
+            "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "goldfree_oracle", "oracle",
+            "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 AUM_VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both")  # those that read the threshold run
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
@@ -178,16 +179,19 @@ STRUCTURE_V1 = {"detectors.structure.detector.edges": False, "detectors.structur
                 "detectors.structure.detector.title_case": False}
 # the presets' structure detector without the title-case sentences: name_structure.v2, as the second runs had it
 STRUCTURE_V2 = {"detectors.structure.detector.title_case": False}
+# the combined preset's dev evidence without the entity-share rule: heldout_forms.v1, as the runs before it had it
+HELDOUT_V1 = {"detectors.heldout.min_entity_share": 0.0}
 CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "cleaned": (True, "default", {}),
     "cleaned_dyn": (False, "default", DYNAMICS_ONLY),
     "cleaned_both": (True, "default", {"decision.positives": ["aum", "heldout"]}),
     "goldfree": (False, "goldfree", STRUCTURE_V1),  # the structure of the text, corrected
-    "combined": (True, "combined", STRUCTURE_V1),  # dev evidence, AUM and the structure, corrected
+    "combined": (True, "combined", {**STRUCTURE_V1, **HELDOUT_V1}),  # dev evidence, AUM and the structure, corrected
     "goldfree2": (False, "goldfree", STRUCTURE_V2),  # the gold-free preset with structure v2 (loose edges too)
-    "combined2": (True, "combined", STRUCTURE_V2),  # the combined preset with structure v2
+    "combined2": (True, "combined", {**STRUCTURE_V2, **HELDOUT_V1}),  # the combined preset with structure v2
     "goldfree3": (False, "goldfree", {}),  # the gold-free preset as it is (structure v3: title case too)
-    "combined3": (True, "combined", {}),  # the combined preset as it is
+    "combined3": (True, "combined", HELDOUT_V1),  # the combined preset with structure v3, heldout_forms.v1
+    "combined4": (True, "combined", {}),  # the combined preset as it is (heldout_forms.v2: enough dev evidence)
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained

@@ -184,22 +184,31 @@ def aum_detector(method: str = "threshold-samples", ranking: str = "aum", k: Uni
 
 
 def heldout_suspicion(evidence: Evidence, *, min_predicted: int = 1, max_precision: float = 0.0,
-                      negatives: bool = True, min_missed_share: float = 0.5, min_count: int = 1) -> Suspicion:
+                      negatives: bool = True, min_missed_share: float = 0.5, min_count: int = 1,
+                      min_entity_share: float = 0.0) -> Suspicion:
     """Distant entities whose (text, label) the recording run's pipeline
     predicted on a gold dev set and never got right, and non-entity spans
     whose text is a dev entity it missed (see `heldout`). Suggests the label
     dev gold gives the text: a re-type or an addition, or non-entity for a
-    flagged entity whose text is never a dev gold entity."""
+    flagged entity whose text is never a dev gold entity. With
+    `min_entity_share` > 0, a missed text is flagged and a label suggested
+    only where dev gold has the text as an entity (with that label) in at
+    least that share of its dev occurrences: one gold "Cup" among 30 is not
+    evidence that every "Cup" is an entity."""
     from .heldout import flag_forms
 
     forms = evidence.require("heldout")
+    if min_entity_share > 0 and forms.occurrences is None:
+        raise DynCleanError(f"{evidence.paths.get('heldout')}: the held-out evidence has no dev occurrence counts "
+                            "(written by an older version; min_entity_share needs them): run `heldout` again "
+                            "(in a project: `spacy project run heldout --force`)")
     samples = evidence.samples
     pos, neg = flag_forms(samples, evidence.docs, forms, min_predicted=min_predicted, max_precision=max_precision,
-                          negatives=negatives, min_missed_share=min_missed_share)
+                          negatives=negatives, min_missed_share=min_missed_share, min_entity_share=min_entity_share)
     # suggestions: the label dev gold gives the text (a re-type, an addition, or non-entity when dev gold
     # never has the text as an entity but the distant label does)
     docs = evidence.docs_by_position()
-    gold_of = forms.gold_labels(min_count)
+    gold_of = forms.gold_labels(min_count, min_entity_share)
     labels, n_labels = samples.labels, len(samples.labels)
     rows = []
     for row in numpy.nonzero(pos | neg)[0].tolist():
@@ -229,6 +238,18 @@ def heldout_forms(min_predicted: int = 1, max_precision: float = 0.0, negatives:
     check_range("min_missed_share", min_missed_share, 0, 1)
     return partial(heldout_suspicion, min_predicted=min_predicted, max_precision=max_precision,
                    negatives=bool(negatives), min_missed_share=min_missed_share)
+
+
+@registry.misc("spacy-dynclean.heldout_forms.v2")
+def heldout_forms_v2(min_predicted: int = 1, max_precision: float = 0.0, negatives: bool = True,
+                     min_missed_share: float = 0.5, min_entity_share: float = 0.5) -> Detector:
+    """v1, asking for enough dev evidence before a text is called a missed
+    entity or given a label: dev gold has it as an entity (with that label)
+    in at least `min_entity_share` of its dev occurrences. Needs evidence
+    written by `heldout` of this version (it counts the occurrences)."""
+    check_range("min_entity_share", min_entity_share, 0, 1)
+    detector = heldout_forms(min_predicted, max_precision, negatives, min_missed_share)
+    return partial(detector, min_entity_share=min_entity_share)
 
 
 # --- the structure of the text (gold-free) -------------------------------------------------------

@@ -17,6 +17,11 @@ turns that into flags for the training samples of the same form:
 
 The dev set's gold labels are evidence about *forms*, never copied into the
 training data; the gold labels of the training sentences are never used.
+
+Since format v2 the evidence also counts how often each dev gold entity's
+text occurs in dev at all (`occurrences`), so that a decision can ask for
+enough evidence: a text that dev gold labels once among 30 occurrences
+("South" LOC, "Cup" MISC) is not a form the distant labels missed.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,12 +38,15 @@ from .samples import candidate_row, doc_id, gold_spans
 from .util import DynCleanError, PathLike, read_json, write_json
 
 Form = Tuple[str, str]
-FORMAT = "spacy-dynclean.heldout.v1"
+FORMAT = "spacy-dynclean.heldout.v2"
+FORMATS = ("spacy-dynclean.heldout.v1", FORMAT)  # v1: no occurrence counts
 
 
 @dataclass
 class FormEvidence:
-    """Per (text, label): dev predictions, correct ones, gold entities, missed ones."""
+    """Per (text, label): dev predictions, correct ones, gold entities, missed
+    ones; per gold entity text, its occurrences in dev (None: not counted,
+    a v1 file)."""
 
     predicted: Counter = field(default_factory=Counter)
     correct: Counter = field(default_factory=Counter)
@@ -46,6 +54,7 @@ class FormEvidence:
     missed: Counter = field(default_factory=Counter)
     docs: int = 0
     meta: Dict[str, Any] = field(default_factory=dict)
+    occurrences: Optional[Counter] = None
 
     def add(self, predicted: Iterable[Tuple[int, int, str, str]], gold: Iterable[Tuple[int, int, str, str]]) -> None:
         """Count one doc: `(start, end, label, text)` of predicted and gold entities."""
@@ -59,6 +68,41 @@ class FormEvidence:
             self.missed[(text, key[2])] += key not in pred
         self.docs += 1
 
+    def count_occurrences(self, docs: Iterable[Doc]) -> None:
+        """Count, in `docs` (the dev docs), every occurrence of each gold
+        entity text as a token sequence, entity or not."""
+        texts = {text for (text, _), n in self.gold.items() if n}
+        self.occurrences = Counter()
+        if not texts:
+            return
+        firsts = {text.split(" ")[0] for text in texts}
+        max_len = max(len(text.split(" ")) for text in texts)
+        for doc in docs:
+            words = [t.text for t in doc]
+            with_ws = [t.text_with_ws for t in doc]
+            for i, word in enumerate(words):
+                if word not in firsts:
+                    continue
+                prefix = ""
+                for end in range(i + 1, min(len(words), i + max_len) + 1):
+                    text = prefix + words[end - 1]  # == doc[i:end].text
+                    prefix += with_ws[end - 1]
+                    if text in texts:
+                        self.occurrences[text] += 1
+
+    def entity_share(self, text: str, label: Optional[str] = None) -> float:
+        """The share of the dev occurrences of `text` that are gold entities
+        (with `label`, if given). Needs occurrence counts (format v2)."""
+        if self.occurrences is None:
+            raise DynCleanError("the held-out evidence has no dev occurrence counts (written by an older "
+                                "version): run `heldout` again")
+        n = self.occurrences[text]
+        if label is None:
+            gold = sum(c for (t, _), c in self.gold.items() if t == text)
+        else:
+            gold = self.gold[(text, label)]
+        return min(1.0, gold / n) if n else 0.0
+
     def precision(self, form: Form) -> float:
         n = self.predicted[form]
         return self.correct[form] / n if n else 1.0
@@ -68,20 +112,28 @@ class FormEvidence:
         precision at most `max_precision`."""
         return {f for f, n in self.predicted.items() if n >= min_predicted and self.precision(f) <= max_precision}
 
-    def missed_forms(self, min_missed: int = 1, min_missed_share: float = 0.5) -> Set[str]:
+    def missed_forms(self, min_missed: int = 1, min_missed_share: float = 0.5,
+                     min_entity_share: float = 0.0) -> Set[str]:
         """Texts of dev gold entities missed at least `min_missed` times and in
-        at least `min_missed_share` of their occurrences."""
-        return {text for (text, _), n in self.missed.items()
-                if n >= min_missed and n >= min_missed_share * self.gold[(text, _)]}
+        at least `min_missed_share` of their gold occurrences, and (if
+        `min_entity_share` > 0) a gold entity in at least that share of all
+        their dev occurrences."""
+        out = {text for (text, _), n in self.missed.items()
+               if n >= min_missed and n >= min_missed_share * self.gold[(text, _)]}
+        if min_entity_share > 0:
+            out = {text for text in out if self.entity_share(text) >= min_entity_share}
+        return out
 
     def gold_label(self, text: str) -> Optional[str]:
         """The label dev gold gives `text` most often (None if never an entity there)."""
         counts = Counter({label: n for (t, label), n in self.gold.items() if t == text and n})
         return counts.most_common(1)[0][0] if counts else None
 
-    def gold_labels(self, min_count: int = 1) -> Dict[str, str]:
+    def gold_labels(self, min_count: int = 1, min_entity_share: float = 0.0) -> Dict[str, str]:
         """The label dev gold gives each text it has as an entity at least
-        `min_count` times with that label, in more than half of them."""
+        `min_count` times with that label, in more than half of them, and (if
+        `min_entity_share` > 0) in at least that share of all the text's dev
+        occurrences."""
         by_text: Dict[str, Counter] = {}
         for (text, label), n in self.gold.items():
             if n:
@@ -89,21 +141,25 @@ class FormEvidence:
         out = {}
         for text, c in by_text.items():
             label, n = c.most_common(1)[0]
-            if n >= min_count and n > sum(c.values()) / 2:
+            if n >= min_count and n > sum(c.values()) / 2 and (
+                    min_entity_share <= 0 or self.entity_share(text, label) >= min_entity_share):
                 out[text] = label
         return out
 
     def to_dict(self) -> Dict[str, Any]:
         rows = sorted(set(self.predicted) | set(self.gold))
-        return {
-            "format": FORMAT, "docs": self.docs, "meta": self.meta,
+        out: Dict[str, Any] = {
+            "format": FORMAT if self.occurrences is not None else FORMATS[0], "docs": self.docs, "meta": self.meta,
             "forms": [[text, label, self.predicted[(text, label)], self.correct[(text, label)],
                        self.gold[(text, label)], self.missed[(text, label)]] for text, label in rows],
         }
+        if self.occurrences is not None:
+            out["occurrences"] = [[text, n] for text, n in sorted(self.occurrences.items())]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "evidence") -> "FormEvidence":
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in FORMATS:
             raise DynCleanError(f"{where}: not a held-out evidence file (format {FORMAT!r} expected)")
         docs, forms, meta = data.get("docs", 0), data.get("forms", []), data.get("meta", {})
         if isinstance(docs, bool) or not isinstance(docs, int) or docs < 0 or not isinstance(forms, list) \
@@ -120,6 +176,16 @@ class FormEvidence:
                     f"{where}: form {i} ({text!r}, {label}) has more correct/missed than predicted/gold")
             form = (text, label)
             out.predicted[form], out.correct[form], out.gold[form], out.missed[form] = n_pred, n_corr, n_gold, n_missed
+        if data["format"] != FORMATS[0]:
+            occurrences = data.get("occurrences")
+            if not isinstance(occurrences, list):
+                raise DynCleanError(f"{where}: 'occurrences' must be a list of [text, count]")
+            out.occurrences = Counter()
+            for i, row in enumerate(occurrences):
+                if (not isinstance(row, list) or len(row) != 2 or not isinstance(row[0], str)
+                        or not isinstance(row[1], int) or isinstance(row[1], bool) or row[1] < 0):
+                    raise DynCleanError(f"{where}: occurrence {i} must be [text, count >= 0]")
+                out.occurrences[row[0]] = row[1]
         return out
 
     def to_disk(self, path: PathLike) -> None:
@@ -150,17 +216,18 @@ def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = "sc
         evidence.add(predicted, _entities(gold_doc, spans_key))
         if (i + 1) % step == 0:
             msg.text(f"  {i + 1:,} / {len(dev_docs):,} dev docs", show=True)
+    evidence.count_occurrences(dev_docs)
     return evidence
 
 
 def flag_forms(
     dynamics: Dynamics, docs: List[Doc], evidence: FormEvidence, *,
     min_predicted: int = 1, max_precision: float = 0.0,
-    negatives: bool = True, min_missed: int = 1, min_missed_share: float = 0.5,
+    negatives: bool = True, min_missed: int = 1, min_missed_share: float = 0.5, min_entity_share: float = 0.0,
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """Rows of the dynamics flagged by the held-out evidence: (positives, negatives)."""
     wrong = evidence.wrong_forms(min_predicted, max_precision)
-    missed = evidence.missed_forms(min_missed, min_missed_share) if negatives else set()
+    missed = evidence.missed_forms(min_missed, min_missed_share, min_entity_share) if negatives else set()
     n = len(dynamics)
     flag_pos = numpy.zeros(n, dtype=bool)
     flag_neg = numpy.zeros(n, dtype=bool)

@@ -35,16 +35,24 @@ def is_alpha_word(word: str) -> bool:
     return word[:1].isalpha()
 
 
+def _words_of_two_letters(words: Sequence[str]) -> List[str]:
+    return [w for w in words if w[:1].isalpha() and len(w) > 1]
+
+
+def _mostly_capitals(alpha: Sequence[str]) -> bool:
+    return sum(w.isupper() for w in alpha) > len(alpha) / 2
+
+
+def _title_case(alpha: Sequence[str]) -> bool:
+    return len(alpha) >= 3 and all(is_capitalized(w) for w in alpha) and not _mostly_capitals(alpha)
+
+
 def has_case_information(words: Sequence[str]) -> bool:
     """A sentence carries case information unless most of its words (of two
     letters or more) are in capitals, or it is in title case (three or more
     such words, every one capitalized): then a capital says nothing."""
-    alpha = [w for w in words if w[:1].isalpha() and len(w) > 1]
-    if not alpha:
-        return False
-    if sum(w.isupper() for w in alpha) > len(alpha) / 2:
-        return False
-    return not (len(alpha) >= 3 and all(is_capitalized(w) for w in alpha))
+    alpha = _words_of_two_letters(words)
+    return bool(alpha) and not _mostly_capitals(alpha) and not _title_case(alpha)
 
 
 def is_title_case(words: Sequence[str]) -> bool:
@@ -52,9 +60,7 @@ def is_title_case(words: Sequence[str]) -> bool:
     every one capitalized, most not in capitals (lists of names, headings).
     A capital says nothing there, but a word the corpus writes in lower case
     elsewhere is still a common word."""
-    alpha = [w for w in words if w[:1].isalpha() and len(w) > 1]
-    return len(alpha) >= 3 and all(is_capitalized(w) for w in alpha) and \
-        sum(w.isupper() for w in alpha) <= len(alpha) / 2
+    return _title_case(_words_of_two_letters(words))
 
 
 def prob_majority(k: int, n: int) -> float:

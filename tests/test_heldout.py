@@ -5,9 +5,9 @@ import sys
 import pytest
 import spacy
 
-from spacy_dynclean.clean import run_clean
+from spacy_dynclean.clean import default_config, run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
-from spacy_dynclean.detectors import heldout_forms
+from spacy_dynclean.detectors import heldout_forms, heldout_forms_v2
 from spacy_dynclean.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout
 from spacy_dynclean.util import DynCleanError
 
@@ -136,3 +136,93 @@ def test_detectors_of_positives(tmp_path, positives, flagged):
     removed = sorted({"The", "Paris", "Anna"} - {e.text for e in doc.ents})
     assert removed == flagged
     assert report["decision"]["positives"] == positives
+
+
+# "Berlin" is a dev gold LOC once among three occurrences, "Paris" twice among two
+RARE_DEV = [
+    {"tokens": ["Berlin", "wins"], "entities": [[0, 0, "LOC"]]},
+    {"tokens": ["Berlin", "Wall", "in", "Paris"], "entities": [[3, 3, "LOC"]]},
+    {"tokens": ["the", "Berlin", "show", "in", "Paris"], "entities": [[4, 4, "LOC"]]},
+]
+
+
+def rare_evidence(tmp_path):
+    return collect_evidence(spacy.blank("en"), docs_of(tmp_path, RARE_DEV, "dev"))  # predicts nothing
+
+
+def test_occurrences_and_entity_share(tmp_path):
+    ev = rare_evidence(tmp_path)
+    assert ev.occurrences == {"Berlin": 3, "Paris": 2}
+    assert ev.entity_share("Berlin") == pytest.approx(1 / 3) and ev.entity_share("Paris") == 1.0
+    assert ev.entity_share("Paris", "PER") == 0.0 and ev.entity_share("Rome") == 0.0
+    assert ev.missed_forms() == {"Berlin", "Paris"}
+    assert ev.missed_forms(min_entity_share=0.5) == {"Paris"}
+    assert ev.gold_labels() == {"Berlin": "LOC", "Paris": "LOC"}
+    assert ev.gold_labels(min_entity_share=0.5) == {"Paris": "LOC"}
+    assert ev.missed_forms(min_entity_share=0.3) == {"Berlin", "Paris"}
+
+
+def test_occurrences_round_trip_and_v1_files(tmp_path):
+    ev = rare_evidence(tmp_path)
+    ev.to_disk(tmp_path / "ev.json")
+    data = json.loads((tmp_path / "ev.json").read_text())
+    assert data["format"] == "spacy-dynclean.heldout.v2" and ["Berlin", 3] in data["occurrences"]
+    assert FormEvidence.from_disk(tmp_path / "ev.json").occurrences == ev.occurrences
+    # a file of the first format has no occurrence counts: it loads, and asking for a share fails clearly
+    v1 = dict(data, format="spacy-dynclean.heldout.v1")
+    del v1["occurrences"]
+    (tmp_path / "v1.json").write_text(json.dumps(v1))
+    old = FormEvidence.from_disk(tmp_path / "v1.json")
+    assert old.occurrences is None and old.missed_forms() == ev.missed_forms()
+    with pytest.raises(DynCleanError, match="run `heldout` again"):
+        old.missed_forms(min_entity_share=0.5)
+    for name, occ in (("noocc.json", None), ("badocc.json", [["Berlin", -1]]), ("shortocc.json", [["Berlin"]])):
+        bad = dict(data)
+        if occ is None:
+            del bad["occurrences"]
+        else:
+            bad["occurrences"] = occ
+        (tmp_path / name).write_text(json.dumps(bad))
+        with pytest.raises(DynCleanError, match=name):
+            FormEvidence.from_disk(tmp_path / name)
+
+
+def v2_config(share):
+    cfg = default_config()
+    cfg["detectors"]["heldout"] = {"@misc": "spacy-dynclean.heldout_forms.v2", "min_entity_share": share}
+    return cfg
+
+
+@pytest.mark.parametrize("share,masked", [(0.0, ["Berlin"]), (0.5, []), (0.3, ["Berlin"])])
+def test_heldout_v2_asks_for_enough_dev_evidence(tmp_path, share, masked):
+    """The training corpus's unlabelled "Berlin" is a dev gold entity in one
+    of its three dev occurrences: v1 (and v2 at share 0) call it a missed
+    entity, v2 at 0.5 does not."""
+    write_setup(tmp_path)
+    rare_evidence(tmp_path).to_disk(tmp_path / "ev.json")
+    over = overrides(tmp_path, tmp_path / "ev.json", **{"detectors.aum.negative_percentile": 0,
+                                                         "detectors.aum.positive_percentile": 0})
+    report = run_clean(v2_config(share), tmp_path / "c.spacy", overrides=over)
+    doc = read_docbin(tmp_path / "c.spacy")[0]
+    assert sorted(s.text for s in doc.spans.get("dynclean_ignored", [])) == masked
+    assert report["flagged_negatives"] == len(masked)
+    if share == 0.0:  # the same as v1
+        v1 = run_clean("default", tmp_path / "c1.spacy", overrides=over)
+        assert v1["flagged_negatives"] == report["flagged_negatives"]
+
+
+def test_heldout_v2_needs_occurrence_counts(tmp_path):
+    write_setup(tmp_path)
+    ev = rare_evidence(tmp_path)
+    ev.occurrences = None  # as read from a v1 file
+    ev.to_disk(tmp_path / "ev.json")
+    assert json.loads((tmp_path / "ev.json").read_text())["format"] == "spacy-dynclean.heldout.v1"
+    with pytest.raises(DynCleanError, match=r"ev\.json: .*no dev occurrence counts"):
+        run_clean(v2_config(0.5), tmp_path / "c.spacy", overrides=overrides(tmp_path, tmp_path / "ev.json"))
+    assert not (tmp_path / "c.spacy").exists()
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, True, "half"])
+def test_heldout_v2_settings_are_validated(value):
+    with pytest.raises(DynCleanError, match="min_entity_share"):
+        heldout_forms_v2(min_entity_share=value)
