@@ -26,7 +26,7 @@ enough evidence: a text that dev gold labels once among 30 occurrences
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import numpy
 from spacy.language import Language
@@ -75,20 +75,10 @@ class FormEvidence:
         self.occurrences = Counter()
         if not texts:
             return
-        firsts = {text.split(" ")[0] for text in texts}
         max_len = max(len(text.split(" ")) for text in texts)
         for doc in docs:
-            words = [t.text for t in doc]
-            with_ws = [t.text_with_ws for t in doc]
-            for i, word in enumerate(words):
-                if word not in firsts:
-                    continue
-                prefix = ""
-                for end in range(i + 1, min(len(words), i + max_len) + 1):
-                    text = prefix + words[end - 1]  # == doc[i:end].text
-                    prefix += with_ws[end - 1]
-                    if text in texts:
-                        self.occurrences[text] += 1
+            for _, _, text in text_matches(doc, texts, max_len):
+                self.occurrences[text] += 1
 
     def entity_share(self, text: str, label: Optional[str] = None) -> float:
         """The share of the dev occurrences of `text` that are gold entities
@@ -220,6 +210,24 @@ def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = "sc
     return evidence
 
 
+def text_matches(doc: Doc, texts: Set[str], max_len: int) -> Iterator[Tuple[int, int, str]]:
+    """(start, end, text) of every token sequence of `doc`, at most `max_len`
+    tokens long, whose text is in `texts` (without making Span objects; a
+    sequence can only match when its first token is a text's first word)."""
+    firsts = {text.split(" ")[0] for text in texts}
+    words = [t.text for t in doc]
+    with_ws = [t.text_with_ws for t in doc]
+    for i, word in enumerate(words):
+        if word not in firsts:
+            continue
+        prefix = ""
+        for end in range(i + 1, min(len(words), i + max_len) + 1):
+            text = prefix + words[end - 1]  # == doc[i:end].text
+            prefix += with_ws[end - 1]
+            if text in texts:
+                yield i, end, text
+
+
 def flag_forms(
     dynamics: Dynamics, docs: List[Doc], evidence: FormEvidence, *,
     min_predicted: int = 1, max_precision: float = 0.0,
@@ -243,28 +251,15 @@ def flag_forms(
         if (span.text, labels[int(dynamics.label[pos_row])]) in wrong:
             flag_pos[pos_row] = True
     if missed:
-        # a span can only match when its first token is a missed form's first word
-        firsts = {text.split(" ")[0] for text in missed}
         # rows are grouped by doc (in doc_ids order), each doc's in suggester order
         bases = numpy.searchsorted(dynamics.doc, numpy.arange(len(dynamics.doc_ids)))
         for p, did in enumerate(dynamics.doc_ids):
             doc = by_id[did]
-            n_tok = len(doc)
-            words = [t.text for t in doc]
-            with_ws = [t.text_with_ws for t in doc]
-            for i, word in enumerate(words):
-                if word not in firsts:
-                    continue
-                prefix = ""
-                for end in range(i + 1, min(n_tok, i + max_len) + 1):
-                    # == doc[i:end].text, without making Span objects
-                    text = prefix + words[end - 1]
-                    prefix += with_ws[end - 1]
-                    if text in missed:
-                        row = int(bases[p]) + candidate_row(i, end, n_tok, max_len)
-                        if dynamics.doc[row] != p or dynamics.start[row] != i or dynamics.end[row] != end:
-                            raise DynCleanError(f"dynamics rows of doc {did} are not in candidate order")
-                        flag_neg[row] = True
+            for i, end, _ in text_matches(doc, missed, max_len):
+                row = int(bases[p]) + candidate_row(i, end, len(doc), max_len)
+                if dynamics.doc[row] != p or dynamics.start[row] != i or dynamics.end[row] != end:
+                    raise DynCleanError(f"dynamics rows of doc {did} are not in candidate order")
+                flag_neg[row] = True
         flag_neg &= ~dynamics.positive & ~dynamics.threshold
     return flag_pos, flag_neg
 
