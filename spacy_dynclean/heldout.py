@@ -75,9 +75,8 @@ class FormEvidence:
         self.occurrences = Counter()
         if not texts:
             return
-        max_len = max(len(text.split(" ")) for text in texts)
         for doc in docs:
-            for _, _, text in text_matches(doc, texts, max_len):
+            for _, _, text in text_matches(doc, texts, len(doc)):
                 self.occurrences[text] += 1
 
     def entity_share(self, text: str, label: Optional[str] = None) -> float:
@@ -212,20 +211,21 @@ def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = "sc
 
 def text_matches(doc: Doc, texts: Set[str], max_len: int) -> Iterator[Tuple[int, int, str]]:
     """(start, end, text) of every token sequence of `doc`, at most `max_len`
-    tokens long, whose text is in `texts` (without making Span objects; a
-    sequence can only match when its first token is a text's first word)."""
-    firsts = {text.split(" ")[0] for text in texts}
+    tokens long, whose text is in `texts` (without making Span objects). A
+    sequence is extended only while its text is a prefix of one of `texts`,
+    so tokens need not be separated by spaces ("EU-wide")."""
+    prefixes = {text[:k] for text in texts for k in range(1, len(text) + 1)}
     words = [t.text for t in doc]
     with_ws = [t.text_with_ws for t in doc]
-    for i, word in enumerate(words):
-        if word not in firsts:
-            continue
+    for i in range(len(words)):
         prefix = ""
         for end in range(i + 1, min(len(words), i + max_len) + 1):
             text = prefix + words[end - 1]  # == doc[i:end].text
-            prefix += with_ws[end - 1]
+            if text not in prefixes:
+                break
             if text in texts:
                 yield i, end, text
+            prefix += with_ws[end - 1]
 
 
 def flag_forms(
