@@ -23,14 +23,17 @@ from bench_quality import heldout_evidence
 from common import WORK, corpus, save, wrong_labels
 
 from spacy_dynclean.detectors import (
-    aum_detector, heldout_forms, name_structure, name_structure_v2, out_of_fold, per_form,
+    aum_detector, heldout_forms, heldout_forms_v2, name_structure, name_structure_v2, name_structure_v3, out_of_fold,
+    per_form,
 )
 from spacy_dynclean.evidence import Evidence
 from spacy_dynclean.samples import overlaps_positive
 
 
 # the row of the gold-free preset's detector: it sets the rankings' budget and joins the combinations and the vote
-DEFAULT = "name structure v2, per form (gold-free default)"
+DEFAULT = "name structure v3, per form (gold-free default)"
+# the row of the combined preset's dev evidence (heldout_forms.v2); it joins the combination and the vote
+DEV = "dev evidence v2 (heldout_forms.v2: entity in >= 0.5 of dev occurrences)"
 
 
 def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
@@ -146,8 +149,12 @@ def main() -> None:
         "name structure v1": name_structure(),
         "name structure v1, per form": per_form(name_structure()),
         "name structure v2 (loose edges, collocations)": name_structure_v2(),
-        DEFAULT: per_form(name_structure_v2()),
+        "name structure v2, per form": per_form(name_structure_v2()),
+        "name structure v3 (title-case sentences)": name_structure_v3(),
+        DEFAULT: per_form(name_structure_v3()),
     }
+    if ev.heldout is not None and ev.heldout.occurrences is not None:  # evidence written by `heldout` v2
+        detectors[DEV] = heldout_forms_v2()
     if ev.folds is not None:
         detectors["out-of-fold disagreement"] = out_of_fold()
         detectors["out-of-fold disagreement, per form"] = per_form(out_of_fold())
@@ -176,12 +183,14 @@ def main() -> None:
         rows[f"{name}, equal budget"] = (top(score, pos, n_pos), top(score, free_neg, n_neg))
     for name, (fp, fn, _) in found.items():
         rows[name] = (fp, fn)
-    combos = {"structure or dev evidence (combined preset)": (DEFAULT, "dev evidence (heldout_forms)")}
+    combos = {"structure or dev evidence v1": (DEFAULT, "dev evidence (heldout_forms)")}
+    if DEV in found:
+        combos["structure or dev evidence v2 (combined preset)"] = (DEFAULT, DEV)
     if ev.folds is not None:
         combos["structure or out-of-fold per form"] = (DEFAULT, "out-of-fold disagreement, per form")
     for name, (a, b) in combos.items():
         rows[name] = (found[a][0] | found[b][0], found[a][1] | found[b][1])
-    voters = ["AUM + automatic thresholds", "dev evidence (heldout_forms)", DEFAULT,
+    voters = ["AUM + automatic thresholds", DEV if DEV in found else "dev evidence (heldout_forms)", DEFAULT,
               "out-of-fold disagreement, per form"]
     voters = [n for n in voters if n in found]  # one vote per kind of evidence
     votes_p = sum(found[n][0].astype(int) for n in voters)

@@ -6,7 +6,8 @@ the evidence (cleaned_both, with --variants), the distant labels with exactly th
 errors removed (oracle; with --oracle-split also only the wrong positives or
 only the missed entities), and the gold train labels, same config and seed;
 the cleaned corpora are retrained with `dynclean_ner` and with spaCy's stock
-`ner`.
+`ner` (--ner-variants: which ones; `gold` there trains the stock ner on the
+gold labels too, its own ceiling).
 
     python bench/bench_quality.py --dataset wiki --backbone cnn --seeds 0,1,2
 
@@ -169,8 +170,8 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 
 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
-            "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "goldfree_oracle", "oracle",
-            "gold")
+            "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "combined4_st",
+            "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 AUM_VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both")  # those that read the threshold run
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
@@ -195,7 +196,8 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained
-SELF_TRAINED = {"goldfree_st": "goldfree", "combined_st": "combined", "goldfree_st2": "goldfree_st"}
+SELF_TRAINED = {"goldfree_st": "goldfree", "combined_st": "combined", "goldfree_st2": "goldfree_st",
+                "combined4_st": "combined4"}
 
 
 def fill_corpus(base: Path, student: str) -> Path:
@@ -308,8 +310,10 @@ def run_seed(dataset: str, backbone: str, seed: int, epochs: int, with_ner: bool
     scores = {name: evaluate(base / name, dataset) for name in names}
     if with_ner:
         retrained = [v for v in (*CLEANED, *SELF_TRAINED) if v in (ner_variants or variants)]
-        for name in ["noisy", *retrained]:
-            path = corpus(dataset, "train-ds") if name == "noisy" else base / f"train-{name}.spacy"
+        gold = ["gold"] if "gold" in (ner_variants or variants) else []  # the stock ner's own ceiling
+        for name in ["noisy", *retrained, *gold]:
+            path = {"noisy": corpus(dataset, "train-ds"), "gold": corpus(dataset, "train-gs")}.get(
+                name, base / f"train-{name}.spacy")
             times[f"{name}_ner"] = train(backbone, base / f"{name}_ner", path, dataset, seed, epochs,
                                          component="ner")
             scores[f"{name}_ner"] = evaluate(base / f"{name}_ner", dataset)
@@ -335,11 +339,14 @@ def summarise(runs: List[Dict[str, object]]) -> Dict[str, Dict[str, float]]:
         out[name] = {"f1_mean": round(statistics.mean(f1), 4),
                      "f1_sd": round(statistics.stdev(f1), 4) if len(f1) > 1 else 0.0, "f1": f1,
                      "seeds": [r["seed"] for r in runs if name in r["scores"]]}
-    for name in (*CLEANED, *SELF_TRAINED, "goldfree_oracle"):
-        both = [r for r in runs if name in r["scores"] and "gold" in r["scores"]]
-        n, c, g = (statistics.mean(r["scores"][k]["ents_f"] for r in both) if both else None
-                   for k in ("noisy", name, "gold"))
-        out["gap_closed" if name == "cleaned" else f"gap_closed_{name}"] = {
+    # the stock ner's corpora against its own noisy and gold trainings (suffix _ner)
+    for name, suffix in [(n, s) for s in ("", "_ner") for n in (*CLEANED, *SELF_TRAINED, "goldfree_oracle")]:
+        keys = ("noisy" + suffix, name + suffix, "gold" + suffix)
+        both = [r for r in runs if all(k in r["scores"] for k in keys)]
+        if suffix and not both:
+            continue
+        n, c, g = (statistics.mean(r["scores"][k]["ents_f"] for r in both) if both else None for k in keys)
+        out["gap_closed" if name + suffix == "cleaned" else f"gap_closed_{name}{suffix}"] = {
             # undefined when gold does not beat noisy (a run too short to learn anything)
             "value": round((c - n) / (g - n), 3) if both and g > n else None,
             "seeds": [r["seed"] for r in both]}
@@ -373,7 +380,8 @@ def main() -> None:
                    help="epochs of the threshold run (0: --epochs); it needs only the k epochs that are averaged")
     p.add_argument("--tag", default="", help="suffix of the work folder and results file, e.g. --tag=-e10")
     p.add_argument("--no-ner", action="store_true", help="skip the stock-ner retraining")
-    p.add_argument("--ner-variants", default="", help="retrain these variants with the stock ner (default: all)")
+    p.add_argument("--ner-variants", default="",
+                   help="retrain these variants with the stock ner (default: all; gold: the gold labels)")
     p.add_argument("--oracle-split", action="store_true", help="also the oracles of one kind of error")
     p.add_argument("--keep-saved-seeds", action="store_true",
                    help="keep the saved runs of the seeds not in --seeds (same dataset, backbone, tag and epochs) "

@@ -3,6 +3,7 @@
     python bench/summarize.py > docs/results.md
 """
 import json
+import statistics
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -33,13 +34,14 @@ def backbone(d: dict) -> str:
 COLUMNS = [  # (training in the results, column header)
     ("noisy", "noisy"), ("cleaned", "dev evidence (0.1 default)"), ("cleaned_dyn", "dynamics only"),
     ("cleaned_both", "dev evidence + AUM positives"), ("goldfree3", "gold-free"), ("combined4", "combined"),
-    ("combined3", "combined, heldout v1"),
+    ("combined4_st", "combined + self-training"), ("combined3", "combined, heldout v1"),
     ("goldfree2", "gold-free, structure v2"), ("combined2", "combined, structure v2"),
     ("goldfree", "gold-free, structure v1"), ("goldfree_st", "gold-free v1 + self-training"),
     ("combined", "combined, structure v1"), ("combined_st", "combined v1 + self-training"),
     ("goldfree_oracle", "correction oracle (v1)"), ("oracle", "removal oracle"), ("gold", "gold"),
 ]
 GAPS = [("gap_closed_goldfree3", "gap closed, gold-free"), ("gap_closed_combined4", "gap closed, combined"),
+        ("gap_closed_combined4_st", "gap closed, combined + st"),
         ("gap_closed_combined3", "gap closed, combined heldout v1"),
         ("gap_closed_goldfree2", "gap closed, gold-free v2"), ("gap_closed_combined2", "gap closed, combined v2"),
         ("gap_closed_goldfree_st", "gap closed, gold-free v1 + st"),
@@ -54,6 +56,19 @@ def cell(d: dict, name: str) -> str:
     if len(s[name]["f1"]) < len(d["runs"]):
         text += f" (seed {','.join(str(x) for x in s[name].get('seeds', []))})"
     return text
+
+
+def paired_gain(d: dict, name: str) -> str:
+    """Test F1 gained over noisy by the span component and by the stock ner
+    on `name`'s corpus, over the seeds that have all four trainings."""
+    keys = ("noisy", name, "noisy_ner", f"{name}_ner")
+    runs = [r for r in d["runs"] if all(k in r["scores"] for k in keys)]
+    if not runs:
+        return "-"
+    span, ner = (statistics.mean(r["scores"][b]["ents_f"] - r["scores"][a]["ents_f"] for r in runs)
+                 for a, b in (keys[:2], keys[2:]))
+    seeds = "" if len(runs) == len(d["runs"]) else f" (seed {','.join(str(r['seed']) for r in runs)})"
+    return f"{100 * span:+.1f} / {100 * ner:+.1f}{seeds}"
 
 
 def num(x: float) -> str:
@@ -97,12 +112,22 @@ def quality() -> None:
     if ner:
         names = [n for n, _ in COLUMNS if any(f"{n}_ner" in d["summary"] for d in ner)]
         print("\nThe same corpora retrained with spaCy's stock `ner` (masked tokens missing):\n")
-        print("| dataset | backbone | epochs | seeds | " + " | ".join(dict(COLUMNS)[n] for n in names) + " |")
-        print("| --- | --- | --- | --- | " + " | ".join("---" for _ in names) + " |")
+        gaps = [n for n in names if any(f"gap_closed_{n}_ner" in d["summary"] for d in ner)]
+        gains = [n for n in names if n not in ("noisy", "gold")]
+        print("\nGain over noisy: mean over the seeds that have both trainings of both components (`dynclean_ner` "
+              "/ stock `ner`, same corpora, same seeds); gap closed: against the stock ner's own noisy and gold "
+              "trainings.\n")
+        print("| dataset | backbone | epochs | seeds | " + " | ".join(dict(COLUMNS)[n] for n in names)
+              + "".join(f" | gain, {dict(COLUMNS)[n]} (span / ner)" for n in gains)
+              + "".join(f" | gap closed, {dict(COLUMNS)[n]}" for n in gaps) + " |")
+        print("| --- | --- | --- | --- | " + " | ".join("---" for _ in names + gains + gaps) + " |")
         for d in ner:
             seeds = ",".join(str(r["seed"]) for r in d["runs"])
             print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | "
-                  + " | ".join(cell(d, f"{n}_ner") for n in names) + " |")
+                  + " | ".join(cell(d, f"{n}_ner") for n in names)
+                  + "".join(f" | {paired_gain(d, n)}" for n in gains)
+                  + "".join(f" | {gap(d['summary'][f'gap_closed_{n}_ner'], len(d['runs']))}"
+                            if f"gap_closed_{n}_ner" in d["summary"] else " | -" for n in gaps) + " |")
     audited = [d for d in files if all("audit" in r for r in d["runs"])]
     if audited:
         print("\nAudit of the written corpora against the gold train labels (gold never an input to `clean`), "
@@ -156,7 +181,8 @@ def detection() -> None:
         errors = d["real_errors"]
         folds = d.get("folds")
         of = f"; out-of-fold {folds.get('backbone')}" if folds and folds.get("backbone") != d["backbone"] else ""
-        print(f"### Detection on {d['dataset']} ({d['backbone']}, seed {d['seed']}{of})\n")
+        run = f", runs {d['tag']}" if d.get("tag") else ""
+        print(f"### Detection on {d['dataset']} ({d['backbone']}{run}, seed {d['seed']}{of})\n")
         print(f"{errors['positives']:,} distant entities are wrong and {errors['negatives']:,} gold entities are "
               f"missed (non-entity spans); rankings flag as many as the gold-free default "
               f"({budget['positives']:,} positives, {budget['negatives']:,} negatives)"
