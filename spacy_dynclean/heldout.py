@@ -26,7 +26,7 @@ enough evidence: a text that dev gold labels once among 30 occurrences
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import numpy
 from spacy.language import Language
@@ -75,8 +75,9 @@ class FormEvidence:
         self.occurrences = Counter()
         if not texts:
             return
+        matches = text_matcher(texts)
         for doc in docs:
-            for _, _, text in text_matches(doc, texts, len(doc)):
+            for _, _, text in matches(doc):
                 self.occurrences[text] += 1
 
     def entity_share(self, text: str, label: Optional[str] = None) -> float:
@@ -209,23 +210,29 @@ def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = "sc
     return evidence
 
 
-def text_matches(doc: Doc, texts: Set[str], max_len: int) -> Iterator[Tuple[int, int, str]]:
-    """(start, end, text) of every token sequence of `doc`, at most `max_len`
-    tokens long, whose text is in `texts` (without making Span objects). A
-    sequence is extended only while its text is a prefix of one of `texts`,
-    so tokens need not be separated by spaces ("EU-wide")."""
+def text_matcher(texts: Set[str], max_len: Optional[int] = None) -> Callable[[Doc], Iterator[Tuple[int, int, str]]]:
+    """A function giving the (start, end, text) of every token sequence of a
+    doc, at most `max_len` tokens long (None: no bound), whose text is in
+    `texts` (without making Span objects). A sequence is extended only while
+    its text is a prefix of one of `texts`, so tokens need not be separated
+    by spaces ("EU-wide"). The prefixes are collected once, here, not per doc."""
     prefixes = {text[:k] for text in texts for k in range(1, len(text) + 1)}
-    words = [t.text for t in doc]
-    with_ws = [t.text_with_ws for t in doc]
-    for i in range(len(words)):
-        prefix = ""
-        for end in range(i + 1, min(len(words), i + max_len) + 1):
-            text = prefix + words[end - 1]  # == doc[i:end].text
-            if text not in prefixes:
-                break
-            if text in texts:
-                yield i, end, text
-            prefix += with_ws[end - 1]
+
+    def matches(doc: Doc) -> Iterator[Tuple[int, int, str]]:
+        words = [t.text for t in doc]
+        with_ws = [t.text_with_ws for t in doc]
+        longest = len(words) if max_len is None else max_len
+        for i in range(len(words)):
+            prefix = ""
+            for end in range(i + 1, min(len(words), i + longest) + 1):
+                text = prefix + words[end - 1]  # == doc[i:end].text
+                if text not in prefixes:
+                    break
+                if text in texts:
+                    yield i, end, text
+                prefix += with_ws[end - 1]
+
+    return matches
 
 
 def flag_forms(
@@ -253,9 +260,10 @@ def flag_forms(
     if missed:
         # rows are grouped by doc (in doc_ids order), each doc's in suggester order
         bases = numpy.searchsorted(dynamics.doc, numpy.arange(len(dynamics.doc_ids)))
+        matches = text_matcher(missed, max_len)
         for p, did in enumerate(dynamics.doc_ids):
             doc = by_id[did]
-            for i, end, _ in text_matches(doc, missed, max_len):
+            for i, end, _ in matches(doc):
                 row = int(bases[p]) + candidate_row(i, end, len(doc), max_len)
                 if dynamics.doc[row] != p or dynamics.start[row] != i or dynamics.end[row] != end:
                     raise DynCleanError(f"dynamics rows of doc {did} are not in candidate order")

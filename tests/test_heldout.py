@@ -8,7 +8,7 @@ import spacy
 from spacy_dynclean.clean import default_config, run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.detectors import heldout_forms, heldout_forms_v2
-from spacy_dynclean.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout, text_matches
+from spacy_dynclean.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout, text_matcher
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import RECORDS, docs_of, make_dynamics, overrides, write_setup
@@ -162,13 +162,13 @@ def test_occurrences_and_entity_share(tmp_path):
     assert ev.missed_forms(min_entity_share=0.3) == {"Berlin", "Paris"}
 
 
-def test_text_matches_tokens_without_spaces():
+def test_text_matcher_tokens_without_spaces():
     nlp = spacy.blank("en")
     doc = nlp("EU-wide rules and EU-wide bans, not EU rules")
     assert [t.text for t in doc][:3] == ["EU", "-", "wide"]
-    assert [m for m in text_matches(doc, {"EU-wide", "EU rules"}, 8)] == [
+    assert [m for m in text_matcher({"EU-wide", "EU rules"}, 8)(doc)] == [
         (0, 3, "EU-wide"), (5, 8, "EU-wide"), (11, 13, "EU rules")]
-    assert list(text_matches(doc, {"EU-wide"}, 2)) == []  # three tokens: longer than max_len
+    assert list(text_matcher({"EU-wide"}, 2)(doc)) == []  # three tokens: longer than max_len
 
 
 def test_occurrences_round_trip_and_v1_files(tmp_path):
