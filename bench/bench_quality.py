@@ -197,7 +197,9 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained
 SELF_TRAINED = {"goldfree_st": "goldfree", "combined_st": "combined", "goldfree_st2": "goldfree_st",
-                "combined4_st": "combined4"}
+                "combined4_st": "combined4", "combined4_fe": "combined4"}
+# fills that only add the teacher's entities (`fill --keep-masked`): the rest of each masked region stays masked
+KEEP_MASKED = {"combined4_fe"}
 
 
 def fill_corpus(base: Path, student: str) -> Path:
@@ -210,7 +212,8 @@ def fill_corpus(base: Path, student: str) -> Path:
     cleaned = teacher.split("_st")[0]  # the masked corpus of the round's first teacher
     out = base / f"train-{student}.spacy"
     if not out.exists():
-        run_fill(base / teacher / "model-best", base / f"train-{cleaned}.spacy", out)
+        run_fill(base / teacher / "model-best", base / f"train-{cleaned}.spacy", out,
+                 keep_masked=student in KEEP_MASKED)
     return out
 
 

@@ -261,6 +261,35 @@ README_COLUMNS = ["noisy", "goldfree3", "combined4", "oracle", "gold"]
 README_TAG = "-r3"  # the runs of the current presets, all on one machine
 
 
+NER_MASKS = [("noisy_ner", "noisy"), ("{v}_ner", "masked (as `clean` writes)"),
+             ("{v}_nerneg", "+ masks as negatives"), ("{v}_O_ner", "masks as non-entity"),
+             ("{v}_st_ner", "masks filled (`fill`)"), ("{v}_fe_ner", "teacher's entities only (`--keep-masked`)"),
+             ("dev_selected_ner", "masked or filled, by dev F1"), ("gold_ner", "gold")]
+
+
+def ner_masks() -> None:
+    """bench_ner_masks.py: ways of giving the stock ner a corpus's masks."""
+    files = sorted(RESULTS.glob("ner-masks-*.json"))
+    if not files:
+        return
+    print("### The stock `ner` and the masks (bench_ner_masks.py)\n")
+    print("Test entity F1 of spaCy's stock `ner`, mean ± sd, on the combined preset's corpora given to it in "
+          "different ways; the span component's noisy and combined runs for comparison.\n")
+    data = [json.loads(f.read_text()) for f in files]
+    print("| dataset | seeds | " + " | ".join(h for _, h in NER_MASKS) + " | span component: noisy / combined |")
+    print("| --- | --- | " + " | ".join("---" for _ in NER_MASKS) + " | --- |")
+    for d in data:
+        v, summ = d["variant"], d["summary"]
+
+        def f(name: str) -> str:
+            x = summ.get(name.format(v=v))
+            return f"{x['mean']:.3f} ± {x['sd']:.3f}" if x else "-"
+
+        print(f"| {d['dataset']} | {d['seeds']} | " + " | ".join(f(n) for n, _ in NER_MASKS)
+              + f" | {f('noisy')} / {f('{v}')} |")
+    print()
+
+
 def readme_table() -> None:
     """The README's short table: the CNN runs of the three datasets with the
     presets as they are, and the share of the gap the combined preset closes."""
@@ -287,6 +316,7 @@ def main() -> None:
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
     quality()
+    ner_masks()
     detection()
     review()
     sensitivity()

@@ -272,13 +272,16 @@ def fill_cli(
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report path"),
     unlabelled_min_score: Optional[float] = typer.Option(
         None, "--unlabelled-min-score", help="Also add entities predicted in unlabelled text at this probability"),
+    keep_masked: bool = typer.Option(
+        False, "--keep-masked", help="Only add the teacher's entities; the rest of a masked region stays masked"),
 ) -> None:
     """A self-training round: the teacher decides the masked regions of the
-    cleaned corpus (its entities there become entities, the rest non-entity);
-    train a student on the output."""
+    cleaned corpus (its entities there become entities, the rest non-entity,
+    or with --keep-masked stays masked); train a student on the output."""
     from .selftrain import run_fill
 
-    run_fill(model, corpus, output, report_path=report, unlabelled_min_score=unlabelled_min_score)
+    run_fill(model, corpus, output, report_path=report, unlabelled_min_score=unlabelled_min_score,
+             keep_masked=keep_masked)
 
 
 @app.command("heldout")

@@ -7,7 +7,12 @@ come from what it learned elsewhere. In each masked region the teacher
 decides: its predicted entities that lie inside the region become entities,
 the region's other tokens become non-entity. With `unlabelled_min_score`,
 entities it predicts in unlabelled (non-entity) text with at least that
-probability, touching no entity and no masked token, are added too.
+probability, touching no entity and no masked token, are added too. With
+`keep_masked`, the teacher only adds: its entities inside a masked region
+become entities and the region's other tokens stay masked (missing), as
+they were. spaCy's stock `ner` retrained on the corrected corpora gained
+most with that (docs/decisions.md): a teacher's silence is weaker evidence
+than its entities.
 """
 from collections import Counter
 from pathlib import Path
@@ -59,7 +64,8 @@ def predict(nlp: Language, docs: List[Doc], batch_size: int = 64) -> List[List[T
 
 def fill_docs(docs: List[Doc], predictions: List[List[Tuple[int, int, str, float]]], *,
               spans_key: str = DEFAULT_SPANS_KEY, ignore_key: str = DEFAULT_IGNORE_KEY,
-              unlabelled_min_score: Optional[float] = None) -> Tuple[List[Doc], Dict[str, int]]:
+              unlabelled_min_score: Optional[float] = None, keep_masked: bool = False
+              ) -> Tuple[List[Doc], Dict[str, int]]:
     """Copies of `docs` with masked regions decided by the predictions (see
     the module docstring); returns the docs and counts of every change."""
     counts: Counter = Counter()
@@ -84,23 +90,27 @@ def fill_docs(docs: List[Doc], predictions: List[List[Tuple[int, int, str, float
                 taken.update(range(s, e))
                 counts["unlabelled_filled_with_entity"] += 1
                 changed += 1
-        counts["masked_tokens_set_non_entity"] += len(masked - taken)
+        counts["masked_tokens_kept_masked" if keep_masked else "masked_tokens_set_non_entity"] += len(masked - taken)
         counts["masked_regions"] += len(regions)
-        if not changed and not regions:
+        if not changed and (keep_masked or not regions):
             out.append(new)
             continue
         spans = [Span(new, s, e, label=label) for (s, e), label in sorted(ents.items())]
-        new.set_ents(spans, default="outside")
+        missing = [new[t: t + 1] for t in sorted(masked - taken)] if keep_masked else []
+        new.set_ents(spans, missing=missing, default="outside")
         new.spans[spans_key] = spans
         if ignore_key in new.spans:
-            new.spans[ignore_key] = []
-        new.user_data[CHANGES_KEY] = int(new.user_data.get(CHANGES_KEY, 0)) + changed + len(regions)
+            new.spans[ignore_key] = [new[g.start: g.end] for g in doc.spans[ignore_key]
+                                     if keep_masked and not taken.issuperset(range(g.start, g.end))]
+        new.user_data[CHANGES_KEY] = int(new.user_data.get(CHANGES_KEY, 0)) + changed + \
+            (0 if keep_masked else len(regions))
         out.append(new)
     return out, dict(counts)
 
 
 def run_fill(model: PathLike, corpus: PathLike, output: PathLike, *, report_path: Optional[PathLike] = None,
-             unlabelled_min_score: Optional[float] = None, nlp: Optional[Language] = None) -> Dict[str, Any]:
+             unlabelled_min_score: Optional[float] = None, keep_masked: bool = False,
+             nlp: Optional[Language] = None) -> Dict[str, Any]:
     """Label the masked regions of the cleaned `corpus` with the pipeline at
     `model` (trained on it); write the filled DocBin and a JSON report."""
     from .convert import read_docbin, write_docbin
@@ -118,9 +128,10 @@ def run_fill(model: PathLike, corpus: PathLike, output: PathLike, *, report_path
         if not docs:
             raise DynCleanError(f"{corpus}: empty corpus")
         predictions = predict(nlp, docs)
-        filled, counts = fill_docs(docs, predictions, unlabelled_min_score=unlabelled_min_score)
+        filled, counts = fill_docs(docs, predictions, unlabelled_min_score=unlabelled_min_score,
+                                   keep_masked=keep_masked)
         data = {"model": str(model), "input": str(corpus), "output": str(output), "docs": len(filled),
-                "unlabelled_min_score": unlabelled_min_score, "changes": counts}
+                "unlabelled_min_score": unlabelled_min_score, "keep_masked": keep_masked, "changes": counts}
         write_docbin(filled, outputs.path(output))
         write_json(outputs.path(report), data)
     msg.good(f"Wrote {len(filled):,} docs to {output}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))

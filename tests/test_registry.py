@@ -41,5 +41,6 @@ def test_registered_name_resolves(group, name, target):
         assert type(pipe).__name__ == "DynCleanNER"
         return
     reg = {"spacy_callbacks": registry.callbacks, "spacy_loggers": registry.loggers,
-           "spacy_misc": registry.misc, "spacy_architectures": registry.architectures}[group]
+           "spacy_misc": registry.misc, "spacy_architectures": registry.architectures,
+           "spacy_augmenters": registry.augmenters}[group]
     assert reg.get(name) is func
