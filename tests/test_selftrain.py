@@ -9,11 +9,23 @@ from spacy_dynclean.selftrain import fill_docs, masked_regions, run_fill
 from .test_detectors import cased_evidence
 
 
-def test_teacher_decides_the_masked_regions(tmp_path):
+def cleaned_cased(tmp_path):
+    """The cased test corpus cleaned by the goldfree preset ("Carl Lee" masked), as c.spacy."""
     cased_evidence(tmp_path)
     run_clean("goldfree", tmp_path / "c.spacy", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
                                                            "evidence.max_span_length": 3})
-    docs = read_docbin(tmp_path / "c.spacy")
+    return read_docbin(tmp_path / "c.spacy")
+
+
+def ruler_teacher(tmp_path, pattern):
+    """A teacher pipeline (in tmp_path/teacher) that calls `pattern` a PER."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PER", "pattern": pattern}])
+    nlp.to_disk(tmp_path / "teacher")
+
+
+def test_teacher_decides_the_masked_regions(tmp_path):
+    docs = cleaned_cased(tmp_path)
     carl = next(d for d in docs if "Carl" in d.text)
     assert masked_regions(carl) == [(2, 4)]
     # the teacher calls "Carl Lee" a PER and also predicts "Oslo" (kept) and "he" (not masked: ignored)
@@ -30,10 +42,7 @@ def test_teacher_decides_the_masked_regions(tmp_path):
 
 
 def test_keep_masked_only_adds_the_teachers_entities(tmp_path):
-    cased_evidence(tmp_path)
-    run_clean("goldfree", tmp_path / "c.spacy", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
-                                                           "evidence.max_span_length": 3})
-    docs = read_docbin(tmp_path / "c.spacy")
+    docs = cleaned_cased(tmp_path)
     carl = next(d for d in docs if "Carl" in d.text)
     # the teacher calls only "Carl" a PER: "Lee" stays masked, and so does the whole region without a prediction
     filled, counts = fill_docs(docs, [[(2, 3, "PER", 0.9)] if d is carl else [] for d in docs], keep_masked=True)
@@ -48,12 +57,8 @@ def test_keep_masked_only_adds_the_teachers_entities(tmp_path):
 
 
 def test_run_fill_with_a_pipeline(tmp_path):
-    cased_evidence(tmp_path)
-    run_clean("goldfree", tmp_path / "c.spacy", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
-                                                           "evidence.max_span_length": 3})
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PER", "pattern": "Carl Lee"}])
-    nlp.to_disk(tmp_path / "teacher")
+    cleaned_cased(tmp_path)
+    ruler_teacher(tmp_path, "Carl Lee")
     report = run_fill(tmp_path / "teacher", tmp_path / "c.spacy", tmp_path / "f.spacy")
     assert report["changes"]["masked_filled_with_entity"] == 1
     doc = next(d for d in read_docbin(tmp_path / "f.spacy") if "Carl" in d.text)
@@ -64,12 +69,8 @@ def test_run_fill_with_a_pipeline(tmp_path):
 def test_fill_cli_keep_masked(tmp_path):
     from .test_cli import run_cli
 
-    cased_evidence(tmp_path)
-    run_clean("goldfree", tmp_path / "c.spacy", overrides={"paths.corpus": str(tmp_path / "cased.spacy"),
-                                                           "evidence.max_span_length": 3})
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PER", "pattern": "Carl"}])
-    nlp.to_disk(tmp_path / "teacher")
+    cleaned_cased(tmp_path)
+    ruler_teacher(tmp_path, "Carl")
     out = run_cli("fill", tmp_path / "teacher", tmp_path / "c.spacy", tmp_path / "f.spacy", "--keep-masked")
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / "f.report.json").read_text())
