@@ -29,6 +29,8 @@ from typing import Dict, List, Optional
 from bench_quality import evaluate, fill_corpus, train, trained
 from common import ROOT, WORK, save
 
+from spacy_dynclean.convert import read_docbin, save_docbin
+
 AUGMENTER = """
 [corpora.train.augmenter]
 @augmenters = "spacy-dynclean.masks_as_negatives.v1"
@@ -53,30 +55,24 @@ def masks_config_dir(backbone: str) -> Path:
     return out
 
 
-def unmasked_corpus(src: Path, out: Path) -> int:
-    """`src` with every missing token set to non-entity; the number of such tokens."""
-    import spacy
-    from spacy.tokens import DocBin
-
+def unmasked_corpus(src: Path, out: Path) -> None:
+    """`src` with every missing token set to non-entity, written once."""
     if out.exists():
-        return -1
-    nlp = spacy.blank("en")
-    db = DocBin(store_user_data=True)
-    n = 0
-    for doc in DocBin().from_disk(src).get_docs(nlp.vocab):
-        n += sum(t.ent_iob_ == "" for t in doc)
+        return
+    docs = read_docbin(src)
+    n_missing = sum(t.ent_iob_ == "" for doc in docs for t in doc)
+    for doc in docs:
         doc.set_ents(list(doc.ents), default="outside")
-        db.add(doc)
-    db.to_disk(out)
-    return n
+    print(f"{out.name}: {n_missing:,} missing tokens set to non-entity")
+    save_docbin(docs, out, [src])
 
 
-def scores(run: Path) -> Optional[Dict[str, float]]:
+def scores(run: Path, dataset: str) -> Optional[Dict[str, float]]:
     """Dev F1 of the kept pipeline and test F1 of a finished run, else None."""
     if not trained(run):
         return None
     dev = json.loads((run / "model-best" / "meta.json").read_text())["performance"]["ents_f"]
-    return {"dev_f": round(float(dev), 4), "test_f": evaluate(run, run.parent.parent.parent.name)["ents_f"]}
+    return {"dev_f": round(float(dev), 4), "test_f": evaluate(run, dataset)["ents_f"]}
 
 
 def main() -> None:
@@ -100,15 +96,13 @@ def main() -> None:
             raise SystemExit(f"{base}: no {v} corpus or stock-ner run; run bench_quality with --variants {v} first")
         train(args.backbone, base / f"{v}_nerneg", corrected, args.dataset, seed, args.epochs, component="ner",
               extra=["--config-dir", str(config_dir)])
-        n_missing = unmasked_corpus(corrected, base / f"train-{v}_O.spacy")
-        if n_missing >= 0:
-            print(f"seed {seed}: {n_missing:,} missing tokens set to non-entity")
+        unmasked_corpus(corrected, base / f"train-{v}_O.spacy")
         train(args.backbone, base / f"{v}_O_ner", base / f"train-{v}_O.spacy", args.dataset, seed, args.epochs,
               component="ner")
         train(args.backbone, base / f"{v}_fe_ner", fill_corpus(base, f"{v}_fe"), args.dataset, seed, args.epochs,
               component="ner")
         for name in names:
-            table[name].append(scores(base / name))
+            table[name].append(scores(base / name, args.dataset))
         masked, student = table[f"{v}_ner"][-1], table[f"{v}_st_ner"][-1]
         pick = student if masked and student and student["dev_f"] > masked["dev_f"] else masked
         table["dev_selected_ner"].append(pick)

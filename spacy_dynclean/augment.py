@@ -55,18 +55,14 @@ def mask_negatives(doc: Doc, labels: Sequence[str], *, ignore_key: str = DEFAULT
     missing = {t.i for t in doc if t.ent_iob_ == ""}
     explained: Set[int] = {t for s, e in masks for t in range(s, e)} & missing
     unexplained = missing - explained
-    spans: Set[Tuple[int, int]] = set()
     n = len(doc)
-    for t in sorted(explained):
-        for start in range(max(0, t - max_length + 1), t + 1):
-            for end in range(t + 1, min(n, start + max_length) + 1):
-                spans.add((start, end))
     out: List[Tuple[int, int, str]] = []
-    for start, end in sorted(spans):
+    # spans ending on a masked token that another token of the sentence follows (see the module docstring)
+    ends = sorted(t + 1 for t in explained if t + 1 < n and not doc[t + 1].is_sent_start)
+    spans = sorted((start, end) for end in ends for start in range(max(0, end - max_length), end))
+    for start, end in spans:
         if (start, end) in masks or unexplained.intersection(range(start, end)):
             continue
-        if end - 1 not in explained or end == n or doc[end].is_sent_start:
-            continue  # see the module docstring: an entity open there must keep a move that costs nothing
         out.extend((start, end, label) for label in labels)
     return out
 
@@ -82,9 +78,8 @@ def masks_as_negatives(nlp: Language, example: Example, *, component: str, ignor
     if not negatives:
         yield example
         return
-    ref = ref.copy()
-    ents = {(e.start, e.end, e.label_) for e in ref.ents}
-    ref.spans[incorrect_key] = [Span(ref, s, e, label=label) for s, e, label in negatives if (s, e, label) not in ents]
+    ref = ref.copy()  # no negative is an entity: each covers a missing token
+    ref.spans[incorrect_key] = [Span(ref, s, e, label=label) for s, e, label in negatives]
     yield Example(example.predicted, ref)
 
 
