@@ -171,7 +171,7 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
             "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "combined4_st",
-            "goldfree_oracle", "oracle", "gold")
+            "combined4_pos", "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 AUM_VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both")  # those that read the threshold run
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
@@ -193,6 +193,9 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "goldfree3": (False, "goldfree", {}),  # the gold-free preset as it is (structure v3: title case too)
     "combined3": (True, "combined", HELDOUT_V1),  # the combined preset with structure v3, heldout_forms.v1
     "combined4": (True, "combined", {}),  # the combined preset as it is (heldout_forms.v2: enough dev evidence)
+    # the combined preset flagging no non-entity span: only flagged entities are corrected or masked (for the stock
+    # ner a masked negative costs the O supervision of its tokens, for the span component one candidate)
+    "combined4_pos": (True, "combined", {"decision.negatives": []}),
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained

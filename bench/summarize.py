@@ -34,7 +34,8 @@ def backbone(d: dict) -> str:
 COLUMNS = [  # (training in the results, column header)
     ("noisy", "noisy"), ("cleaned", "dev evidence (0.1 default)"), ("cleaned_dyn", "dynamics only"),
     ("cleaned_both", "dev evidence + AUM positives"), ("goldfree3", "gold-free"), ("combined4", "combined"),
-    ("combined4_st", "combined + self-training"), ("combined3", "combined, heldout v1"),
+    ("combined4_st", "combined + self-training"), ("combined4_pos", "combined, entities only"),
+    ("combined3", "combined, heldout v1"),
     ("goldfree2", "gold-free, structure v2"), ("combined2", "combined, structure v2"),
     ("goldfree", "gold-free, structure v1"), ("goldfree_st", "gold-free v1 + self-training"),
     ("combined", "combined, structure v1"), ("combined_st", "combined v1 + self-training"),
@@ -290,6 +291,60 @@ def ner_masks() -> None:
     print()
 
 
+def ner_parity() -> None:
+    """Does the stock ner gain as much as the span component? Per dataset,
+    the CNN results file with the most seeds that have the four trainings
+    (noisy and cleaned, each component), the paired per-seed difference of
+    the two gains with its 95% t interval, and the share of each component's
+    own gap to gold that the cleaning closes (the ner starts higher and has
+    less room on webpage)."""
+    from scipy import stats
+
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*-cnn*.json"))]
+    files = [d for d in files if not d.get("record_overrides")]
+    rows = []
+    for name, title in (("combined4", "combined"), ("combined4_st", "combined + self-training"),
+                        ("combined4_pos", "combined, entities only")):
+        keys = ("noisy", name, "noisy_ner", f"{name}_ner")
+        for dataset in ("conll03", "wiki", "webpage"):
+            best = max(([r for r in d["runs"] if all(k in r["scores"] for k in keys)]
+                        for d in files if d["dataset"] == dataset), key=len, default=[])
+            if len(best) >= 2:
+                rows.append((dataset, title, name, best))
+    if not rows:
+        return
+    print("### Does the stock `ner` gain as much as the span component?\n")
+    print("CNN, the results file with the most seeds that have all four trainings (noisy and cleaned, "
+          "`dynclean_ner` and stock `ner`, same corpora and seeds). Gain = cleaned - noisy test F1 (points); "
+          "difference = ner gain - span gain per seed, mean with its 95% t interval; gap closed = "
+          "(cleaned - noisy) / (gold - noisy) of each component's own means, over the seeds with a gold "
+          "training of both.\n")
+    print("| dataset | corpus | seeds | span: noisy -> cleaned (gain) | ner: noisy -> cleaned (gain) | "
+          "difference (ner - span) | seeds ner >= span | gap closed span / ner |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for dataset, title, name, runs in rows:
+        f = {k: [r["scores"][k]["ents_f"] for r in runs] for k in ("noisy", name, "noisy_ner", f"{name}_ner")}
+        span = [b - a for a, b in zip(f["noisy"], f[name])]
+        ner = [b - a for a, b in zip(f["noisy_ner"], f[f"{name}_ner"])]
+        diff = [100 * (n - s) for n, s in zip(ner, span)]
+        mean, se = statistics.mean(diff), statistics.stdev(diff) / len(diff) ** 0.5
+        half = stats.t.ppf(0.975, len(diff) - 1) * se
+        gold = [r for r in runs if "gold" in r["scores"] and "gold_ner" in r["scores"]]
+
+        def closed(noisy: str, clean: str, top: str) -> float:
+            m = {k: statistics.mean(r["scores"][k]["ents_f"] for r in gold) for k in (noisy, clean, top)}
+            return (m[clean] - m[noisy]) / (m[top] - m[noisy])
+
+        gaps = (f"{closed('noisy', name, 'gold'):.2f} / {closed('noisy_ner', f'{name}_ner', 'gold_ner'):.2f}"
+                + ("" if len(gold) == len(runs) else f" ({len(gold)} seeds)")) if gold else "-"
+        print(f"| {dataset} | {title} | {len(runs)} | {statistics.mean(f['noisy']):.3f} -> "
+              f"{statistics.mean(f[name]):.3f} ({100 * statistics.mean(span):+.1f}) | "
+              f"{statistics.mean(f['noisy_ner']):.3f} -> {statistics.mean(f[f'{name}_ner']):.3f} "
+              f"({100 * statistics.mean(ner):+.1f}) | {mean:+.1f} [{mean - half:+.1f}, {mean + half:+.1f}] | "
+              f"{sum(d >= 0 for d in diff)} of {len(diff)} | {gaps} |")
+    print()
+
+
 def readme_table() -> None:
     """The README's short table: the CNN runs of the three datasets with the
     presets as they are, and the share of the gap the combined preset closes."""
@@ -316,6 +371,7 @@ def main() -> None:
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
     quality()
+    ner_parity()
     ner_masks()
     detection()
     review()
