@@ -95,7 +95,8 @@ def quality() -> None:
           "sentences), as measured before; `structure v1`: with `name_structure.v1` (no loose edges, no "
           "collocations), as "
           "first measured; `+ self-training`: the retrained pipeline labels the masked regions and a student "
-          "is trained (`fill`), from the v1 corpora; "
+          "is trained (`fill`), from the v1 corpora; `entities only`: the combined preset flagging no non-entity "
+          "span (`decision.negatives = []`, a bench variant); "
           "`correction oracle`: gold labels written exactly where gold-free v1 flagged; `removal oracle`: exactly "
           "the real errors masked; `gold`: gold train labels. Gap closed = (cleaned - noisy) / (gold - noisy).\n")
     print("| dataset | backbone | epochs | seeds | " + " | ".join(h for _, h in columns + gaps) + " |")
