@@ -306,6 +306,47 @@ def ner_masks() -> None:
     print()
 
 
+def ner_errors() -> None:
+    """bench_ner_errors.py: the test entities each run predicts, by kind, and
+    whether the teacher can tell a mask's entity tokens from its others."""
+    files = sorted(RESULTS.glob("ner-errors-*.json"))
+    if not files:
+        return
+    kinds = ("correct", "wrong_type", "wrong_bounds", "spurious_title_case", "spurious_other", "all")
+    print("### Where the stock `ner` loses (bench_ner_errors.py)\n")
+    print("Test entities predicted per seed (mean), by kind: correct; right bounds, wrong type; overlapping a "
+          "gold entity with other bounds; spurious (touching no gold entity) in title case; spurious otherwise. "
+          "Then the teacher of the self-training round (the span component retrained on the combined corpus) on "
+          "the masked training tokens: the share inside a gold entity, the AUC of its highest entity probability "
+          "over the candidates covering the token, and the gold share among the tokens it scores below 0.05 "
+          "(mean over seeds, min-max).\n")
+    print("| dataset | seeds | run | " + " | ".join(k.replace("_", " ") for k in kinds) + " |")
+    print("| --- | --- | --- | " + " | ".join("---" for _ in kinds) + " |")
+    data = [json.loads(f.read_text()) for f in files]
+    for d in data:
+        n = len(d["teacher"])
+        v = d["variant"]
+        names = {"noisy": "noisy, span component", v: "combined, span component",
+                 "noisy_ner": "noisy, stock ner", f"{v}_ner": "combined, stock ner"}
+        for run, means in d["mean_kinds"].items():
+            cells = " | ".join(f"{means[k]:.1f}" for k in kinds)
+            print(f"| {d['dataset']} | {n} | {names.get(run, run)} | {cells} |")
+    print()
+    print("| dataset | seeds | masked tokens | inside a gold entity | AUC | below 0.05: share of masked, "
+          "inside a gold entity |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for d in data:
+        t = d["teacher_summary"]
+
+        def r(k: str) -> str:
+            return f"{t[k][0]:.2f} ({t[k][1]:.2f}-{t[k][2]:.2f})"
+
+        print(f"| {d['dataset']} | {len(d['teacher'])} | {t['masked_tokens'][0]:,.0f} | "
+              f"{t['gold_entity_share'][0]:.2f} | {r('auc')} | {r('below_0.05')}, "
+              f"{r('below_0.05_gold_entity_share')} |")
+    print()
+
+
 def ner_parity() -> None:
     """Does the stock ner gain as much as the span component? Per dataset,
     the CNN results file with the most seeds that have the four trainings
@@ -384,6 +425,7 @@ def main() -> None:
           "figure was made is in [decisions.md](decisions.md).\n")
     quality()
     ner_parity()
+    ner_errors()
     ner_masks()
     detection()
     review()
