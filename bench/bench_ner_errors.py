@@ -31,6 +31,7 @@ from bench_quality import trained
 from common import WORK, corpus, save
 
 from spacy_dynclean.convert import read_docbin
+from spacy_dynclean.selftrain import masked_regions
 
 KINDS = ("correct", "wrong_type", "wrong_bounds", "spurious_title_case", "spurious_other")
 LOW = (0.05, 0.5)
@@ -83,15 +84,11 @@ def teacher_masks(model: Path, corrected: Path, gold_train: Dict[str, set]) -> D
     non_entity = len(component.labels)
     scores: List[float] = []
     inside: List[bool] = []
-    for doc in read_docbin(corrected):
-        masked = [t.i for t in doc if t.ent_iob_ == ""]
-        if not masked:
-            continue
-        words = Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-        for name, proc in nlp.pipeline:
-            if name != "dynclean_ner":
-                words = proc(words)
-        indices, probs = component.predict([words])
+    docs = [(doc, [t for s, e in masked_regions(doc) for t in range(s, e)]) for doc in read_docbin(corrected)]
+    docs = [(doc, masked) for doc, masked in docs if masked]
+    words = (Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]) for doc, _ in docs)
+    for (doc, masked), encoded in zip(docs, nlp.pipe(words, disable=["dynclean_ner"])):
+        indices, probs = component.predict([encoded])
         best = numpy.zeros(len(doc))
         for (start, end), p in zip(indices.dataXd, 1.0 - numpy.asarray(probs)[:, non_entity]):
             best[start:end] = numpy.maximum(best[start:end], p)
