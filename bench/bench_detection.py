@@ -27,13 +27,18 @@ from spacy_dynclean.detectors import (
     per_form,
 )
 from spacy_dynclean.evidence import Evidence
+from spacy_dynclean.learned import learned_negatives
 from spacy_dynclean.samples import overlaps_positive
+from spacy_dynclean.scores import compute_scores
 
 
 # the row of the gold-free preset's detector: it sets the rankings' budget and joins the combinations and the vote
 DEFAULT = "name structure v3, per form (gold-free default)"
 # the row of the combined preset's dev evidence (heldout_forms.v2); it joins the combination and the vote
 DEV = "dev evidence v2 (heldout_forms.v2: entity in >= 0.5 of dev occurrences)"
+# the row of the presets' training-dynamics detector (learned_negatives.v1 as configured there); on text whose
+# names carry no case the structure flags nothing, so the rankings are also compared at this detector's budget
+LEARNED = "training dynamics (learned_negatives.v1, presets)"
 
 
 def prf(flagged: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
@@ -135,16 +140,26 @@ def main() -> None:
     folds_seconds = train_folds(folds, args.dataset, folds_backbone, args.folds_epochs or args.epochs, args.seed) \
         if args.folds else None
     paths = {"corpus": str(corpus(args.dataset, "train-ds")), "dynamics": str(base / "dyn-noisy"),
-             "threshold_dynamics": str(base / "dyn-threshold"), "heldout": str(base / "heldout.json")}
+             "heldout": str(base / "heldout.json")}
+    if (base / "dyn-threshold").exists():  # only the AUM detector with automatic thresholds reads it
+        paths["threshold_dynamics"] = str(base / "dyn-threshold")
     if (folds / "folds.npz").exists():
         paths["folds"] = str(folds)
     ev = Evidence.load(paths)
     sm = ev.samples
     wrong = wrong_labels(sm, args.dataset)
     pos, neg = sm.positive & sm.candidates, ~sm.positive & sm.candidates
-    detectors = {
-        "AUM + automatic thresholds": aum_detector(),
-        "AUM, per form": per_form(aum_detector()),
+    detectors = {}
+    if ev.threshold is not None:
+        detectors["AUM + automatic thresholds"] = aum_detector()
+        detectors["AUM, per form"] = per_form(aum_detector())
+    detectors.update({
+        LEARNED: learned_negatives(suggest=False, per_form=True),
+        "training dynamics, not per form": learned_negatives(suggest=False, per_form=False),
+        "training dynamics, no suppression, not per form": learned_negatives(suggest=False, suppress=False),
+        # the positives the presets hand to the dynamics where the structure abstains
+        "training dynamics with positives (an overlapping span beats the entity)": learned_negatives(
+            suggest=False, per_form=True, positives=True),
         "dev evidence (heldout_forms)": heldout_forms(),
         "name structure v1": name_structure(),
         "name structure v1, per form": per_form(name_structure()),
@@ -152,7 +167,7 @@ def main() -> None:
         "name structure v2, per form": per_form(name_structure_v2()),
         "name structure v3 (title-case sentences)": name_structure_v3(),
         DEFAULT: per_form(name_structure_v3()),
-    }
+    })
     if ev.heldout is not None and ev.heldout.occurrences is not None:  # evidence written by `heldout` v2
         detectors[DEV] = heldout_forms_v2()
     if ev.folds is not None:
@@ -169,7 +184,7 @@ def main() -> None:
         print(f"{name}: {time.time() - start:.1f}s", flush=True)
     default = found[DEFAULT]
     n_pos, n_neg = int(default[0].sum()), int(default[1].sum())
-    aum = found["AUM + automatic thresholds"][2]
+    aum = -compute_scores(ev.dynamics, "auto").aum  # suspicion: the lowest AUM first
     rng = numpy.random.default_rng(0)
     rankings = {"random": rng.random(len(sm)), "AUM ranking (lowest AUM)": aum}
     if ev.folds is not None:
@@ -179,11 +194,16 @@ def main() -> None:
             rankings["cleanlab token quality (out-of-fold probabilities)"] = -cl
     rows: Dict[str, Tuple[numpy.ndarray, numpy.ndarray]] = {}
     free_neg = neg & ~overlaps_positive(sm.doc, sm.start, sm.end, sm.positive)  # as the default's pool
+    n_learned = int(found[LEARNED][1].sum())
     for name, score in rankings.items():
         rows[f"{name}, equal budget"] = (top(score, pos, n_pos), top(score, free_neg, n_neg))
+    for name, score in rankings.items():  # negatives only, at the dynamics detector's budget
+        rows[f"{name}, budget of the training dynamics"] = (numpy.zeros(len(sm), dtype=bool),
+                                                            top(score, free_neg, n_learned))
     for name, (fp, fn, _) in found.items():
         rows[name] = (fp, fn)
-    combos = {"structure or dev evidence v1": (DEFAULT, "dev evidence (heldout_forms)")}
+    combos = {"structure or dev evidence v1": (DEFAULT, "dev evidence (heldout_forms)"),
+              "structure or training dynamics (gold-free preset)": (DEFAULT, LEARNED)}
     if DEV in found:
         combos["structure or dev evidence v2 (combined preset)"] = (DEFAULT, DEV)
     if ev.folds is not None:
@@ -191,7 +211,7 @@ def main() -> None:
     for name, (a, b) in combos.items():
         rows[name] = (found[a][0] | found[b][0], found[a][1] | found[b][1])
     voters = ["AUM + automatic thresholds", DEV if DEV in found else "dev evidence (heldout_forms)", DEFAULT,
-              "out-of-fold disagreement, per form"]
+              LEARNED, "out-of-fold disagreement, per form"]
     voters = [n for n in voters if n in found]  # one vote per kind of evidence
     votes_p = sum(found[n][0].astype(int) for n in voters)
     votes_n = sum(found[n][1].astype(int) for n in voters)
@@ -210,7 +230,8 @@ def main() -> None:
     suffix = "" if folds_backbone == args.backbone else f"-folds-{folds_backbone.replace('/', '_')}"
     save(f"detection-{args.dataset}-{args.backbone.replace('/', '_')}{args.tag}{suffix}", {
         "dataset": args.dataset, "backbone": args.backbone, "tag": args.tag, "seed": args.seed,
-        "budget": {"positives": n_pos, "negatives": n_neg}, "detection": results,
+        "budget": {"positives": n_pos, "negatives": n_neg, "negatives_training_dynamics": n_learned},
+        "detection": results,
         "real_errors": {"positives": int((wrong & pos).sum()), "negatives": int((wrong & neg).sum())},
         "folds": ev.folds.meta if ev.folds is not None else None, "folds_seconds": folds_seconds,
     })

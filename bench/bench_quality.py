@@ -82,7 +82,13 @@ def evaluate(model: Path, dataset: str) -> Dict[str, float]:
         sh([sys.executable, "-m", "spacy", "evaluate", str(model / "model-best"), str(corpus(dataset, "test")),
             "--output", str(out)], model / "evaluate.log")
     data = json.loads(out.read_text())
-    return {k: round(float(data[k]), 4) for k in ("ents_p", "ents_r", "ents_f")}
+    scores = {k: round(float(data[k]), 4) for k in ("ents_p", "ents_r", "ents_f")}
+    # the dev F1 of the checkpoint spaCy kept (model-best is chosen on dev): what choices are made on
+    meta = json.loads((model / "model-best" / "meta.json").read_text())
+    dev = (meta.get("performance") or {}).get("ents_f")
+    if dev is not None:
+        scores["dev_f"] = round(float(dev), 4)
+    return scores
 
 
 AUDIT_KEYS = ("flagged_positives", "fp_precision", "fp_recall", "flagged_negatives", "fn_precision", "fn_recall",
@@ -171,7 +177,8 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
             "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "combined4_st",
-            "combined4_pos", "goldfree_oracle", "oracle", "gold")
+            "combined4_pos", "learned", "goldfree5", "combined5", "learned_pos", "goldfree6", "combined6",
+            "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 AUM_VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both")  # those that read the threshold run
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
@@ -182,20 +189,37 @@ STRUCTURE_V1 = {"detectors.structure.detector.edges": False, "detectors.structur
 STRUCTURE_V2 = {"detectors.structure.detector.title_case": False}
 # the combined preset's dev evidence without the entity-share rule: heldout_forms.v1, as the runs before it had it
 HELDOUT_V1 = {"detectors.heldout.min_entity_share": 0.0}
+# the presets before the dynamics entered them (round 9): no learned_negatives detector in the decision
+GOLDFREE_R8 = {"decision.negatives": ["structure"], "decision.hand_off": {}}
+COMBINED_R8 = {"decision.negatives": ["heldout", "structure"], "decision.hand_off": {}}
+# the presets' dynamics flagging missed entities only (no hand-off of the positives where the structure abstains)
+NEGATIVES_ONLY = {"decision.hand_off": {}}
 CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "cleaned": (True, "default", {}),
     "cleaned_dyn": (False, "default", DYNAMICS_ONLY),
     "cleaned_both": (True, "default", {"decision.positives": ["aum", "heldout"]}),
-    "goldfree": (False, "goldfree", STRUCTURE_V1),  # the structure of the text, corrected
-    "combined": (True, "combined", {**STRUCTURE_V1, **HELDOUT_V1}),  # dev evidence, AUM and the structure, corrected
-    "goldfree2": (False, "goldfree", STRUCTURE_V2),  # the gold-free preset with structure v2 (loose edges too)
-    "combined2": (True, "combined", {**STRUCTURE_V2, **HELDOUT_V1}),  # the combined preset with structure v2
-    "goldfree3": (False, "goldfree", {}),  # the gold-free preset as it is (structure v3: title case too)
-    "combined3": (True, "combined", HELDOUT_V1),  # the combined preset with structure v3, heldout_forms.v1
-    "combined4": (True, "combined", {}),  # the combined preset as it is (heldout_forms.v2: enough dev evidence)
+    "goldfree": (False, "goldfree", {**STRUCTURE_V1, **GOLDFREE_R8}),  # the structure of the text, corrected
+    # dev evidence, AUM and the structure, corrected
+    "combined": (True, "combined", {**STRUCTURE_V1, **HELDOUT_V1, **COMBINED_R8}),
+    # the gold-free preset with structure v2 (loose edges too)
+    "goldfree2": (False, "goldfree", {**STRUCTURE_V2, **GOLDFREE_R8}),
+    "combined2": (True, "combined", {**STRUCTURE_V2, **HELDOUT_V1, **COMBINED_R8}),  # the combined preset, v2
+    "goldfree3": (False, "goldfree", GOLDFREE_R8),  # the gold-free preset of round 8 (structure v3: title case too)
+    "combined3": (True, "combined", {**HELDOUT_V1, **COMBINED_R8}),  # structure v3, heldout_forms.v1
+    "combined4": (True, "combined", COMBINED_R8),  # the combined preset of round 8 (heldout_forms.v2)
     # the combined preset flagging no non-entity span: only flagged entities are corrected or masked (for the stock
     # ner a masked negative costs the O supervision of its tokens, for the span component one candidate)
     "combined4_pos": (True, "combined", {"decision.negatives": []}),
+    # round 9: the training dynamics in the presets (learned_negatives.v1)
+    # dynamics alone, missed entities only
+    "learned": (False, "goldfree", {"decision.positives": [], "decision.negatives": ["learned"], **NEGATIVES_ONLY}),
+    "goldfree5": (False, "goldfree", NEGATIVES_ONLY),  # structure, and the dynamics' missed entities
+    "combined5": (True, "combined", NEGATIVES_ONLY),  # dev evidence, structure, and the dynamics' missed entities
+    # goldfree5, and the dynamics also flag distant entities that an overlapping span beats, everywhere
+    "learned_pos": (False, "goldfree", {"decision.positives": ["structure", "learned"], **NEGATIVES_ONLY}),
+    # the presets as they are: goldfree5 / combined5, and where the structure abstains the dynamics' positives too
+    "goldfree6": (False, "goldfree", {}),
+    "combined6": (True, "combined", {}),
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained

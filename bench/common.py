@@ -15,16 +15,41 @@ WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results"
 
 
+#: suffix of a dataset name that asks for its lower-cased copy ("wiki-lc"): every split, the gold train
+#: labels too, with every token lower-cased: a proxy for text whose names carry no case (biomedical
+#: chemical and disease names, much social media), where the name structure abstains
+LOWER = "-lc"
+
+
+def source_json(dataset: str, split: str) -> Path:
+    """The DS-NER JSON of a split; for a `-lc` dataset, the lower-cased copy
+    of the cased one, written once into bench/work/data/ (same sentences,
+    same order, same entity offsets)."""
+    base = dataset[: -len(LOWER)] if dataset.endswith(LOWER) else dataset
+    src = DATA / base / f"{split}.json"
+    if not src.exists():
+        raise SystemExit(f"{src} not found: set DSNER_DATA to the DS-NER data folder")
+    if base == dataset:
+        return src
+    out = WORK / "data" / dataset / f"{split}.json"
+    if not out.exists():
+        records = json.loads(src.read_text(encoding="utf8"))
+        lowered = [{**r, "tokens": [t.lower() for t in r["tokens"]]} for r in records]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(lowered), encoding="utf8")
+        tmp.replace(out)
+    return out
+
+
 def corpus(dataset: str, split: str) -> Path:
-    """DocBin of a split, converted once into bench/work/."""
+    """DocBin of a split, converted once into bench/work/ (`-lc`: the
+    lower-cased copy, see `source_json`)."""
     from spacy_dynclean.convert import convert
 
     out = WORK / "corpus" / dataset / f"{split}.spacy"
     if not out.exists():
-        src = DATA / dataset / f"{split}.json"
-        if not src.exists():
-            raise SystemExit(f"{src} not found: set DSNER_DATA to the DS-NER data folder")
-        convert(src, out)
+        convert(source_json(dataset, split), out)
     return out
 
 

@@ -91,8 +91,63 @@ def num(x: float) -> str:
     return "-" if x != x else f"{x:.3f}"
 
 
+ROUND9_TAG = "-r4"  # the runs of round 9 (the training dynamics in the presets): a section of their own
+ROUND9 = [("noisy", "noisy"), ("goldfree3", "gold-free, round 8"), ("goldfree5", "gold-free, dynamics' negatives"),
+          ("goldfree6", "gold-free (preset)"), ("combined4", "combined, round 8"), ("combined6", "combined (preset)"),
+          ("gold", "gold")]
+
+
+def mean_sd(values: list) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def round9() -> None:
+    """Small tables of the round-9 runs: test and dev F1 per preset, and the
+    per-seed gain of each preset over noisy."""
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"quality-*-cnn{ROUND9_TAG}.json"))]
+    if not files:
+        return
+    print("### The training dynamics in the presets (round 9, runs -r4)\n")
+    print("CNN, same config and seeds per dataset; `-lc`: every token of every split lower-cased (the "
+          "structure abstains there). `round 8`: the presets before the dynamics entered them; "
+          "`dynamics' negatives`: round 8's gold-free preset plus the dynamics' missed entities; `(preset)`: "
+          "as shipped (where the structure abstains, the dynamics also flag distant entities). Test entity "
+          "F1, mean ± sd over the seeds; dev F1 (of the checkpoint kept) below.\n")
+    for metric, title in (("ents_f", "test F1"), ("dev_f", "dev F1")):
+        columns = [(n, h) for n, h in ROUND9 if any(n in r["scores"] for d in files for r in d["runs"])]
+        print(f"| dataset ({title}) | seeds | " + " | ".join(h for _, h in columns) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
+        for d in files:
+            cells = [mean_sd([r["scores"][n][metric] for r in d["runs"] if n in r["scores"]
+                              and metric in r["scores"][n]]) for n, _ in columns]
+            print(f"| {d['dataset']} ({d['epochs']} epochs) | {len(d['runs'])} | " + " | ".join(cells) + " |")
+        print()
+    print("Per-seed gain over noisy (test F1 points; mean [min, max]) and share of the noise gap closed:\n")
+    names = [n for n, _ in ROUND9 if n not in ("noisy", "gold")]
+    print("| dataset | " + " | ".join(dict(ROUND9)[n] for n in names) + " |")
+    print("| --- | " + " | ".join("---" for _ in names) + " |")
+    for d in files:
+        cells = []
+        for n in names:
+            runs = [r for r in d["runs"] if n in r["scores"] and "noisy" in r["scores"]]
+            if not runs:
+                cells.append("-")
+                continue
+            g = [100 * (r["scores"][n]["ents_f"] - r["scores"]["noisy"]["ents_f"]) for r in runs]
+            gp = d["summary"].get(f"gap_closed_{n}", {}).get("value")
+            cells.append(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]"
+                         + (f", gap {gp}" if gp is not None else ""))
+        print(f"| {d['dataset']} | " + " | ".join(cells) + " |")
+    print()
+
+
 def quality() -> None:
-    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))]
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))
+             if not f.stem.endswith(f"cnn{ROUND9_TAG}")]
     # per dataset and backbone: the default recording before its variants, more seeds first
     files.sort(key=lambda d: (d["dataset"], d["backbone"], bool(d.get("record_overrides")), -len(d["runs"])))
     if not files:
@@ -423,6 +478,7 @@ def main() -> None:
     print("# Results\n")
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
+    round9()
     quality()
     ner_parity()
     ner_errors()

@@ -140,7 +140,8 @@ def resolve_clean_config(cfg: Config) -> Tuple[Dict[str, Any], Config]:
     if not isinstance(decision, Decision):
         raise DynCleanError("cleaning config: [decision] must be a registered decision "
                             "(e.g. spacy-dynclean.decision.v1)")
-    for key, names in (("positives", decision.positives), ("negatives", decision.negatives)):
+    for key, names in (("positives", decision.positives), ("negatives", decision.negatives),
+                       ("hand_off", [*decision.hand_off, *decision.hand_off.values()])):
         for name in names:
             if name not in detectors:
                 raise DynCleanError(f"cleaning config: [decision] {key}: no detector {name!r} in [detectors] "
@@ -214,7 +215,8 @@ def build_report(evidence: Evidence, suspicions: Dict[str, Suspicion], flags: Fl
         "threshold_samples": int(evidence.threshold.threshold.sum()) if evidence.threshold is not None else 0,
         "detectors": detectors,
         "decision": {"positives": decision.positives, "negatives": decision.negatives,
-                     "positive_rule": decision.positive_rule, "negative_rule": decision.negative_rule},
+                     "positive_rule": decision.positive_rule, "negative_rule": decision.negative_rule,
+                     "hand_off": decision.hand_off, "trusted": flags.trusted},
         "flagged_positives": int(flags.positive.sum()),
         "flagged_negatives": int(flags.negative.sum()),
         "protected_negatives": flags.protected_negatives,

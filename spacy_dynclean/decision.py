@@ -8,6 +8,10 @@ combine, what is protected, and which strategy applies the result.
 
     [decision.strategy]
     @misc = "spacy-dynclean.remove.v1"
+
+`decision.v2` adds `hand_off`: a detector that abstains on a corpus (the
+name structure where names carry no case) hands the kinds it flags to
+another (the training dynamics), which otherwise stays out of them.
 """
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -33,6 +37,8 @@ class Flags:
     protected_negatives: int = 0
     votes: Optional[numpy.ndarray] = None  # detectors that flagged each sample
     warnings: List[str] = field(default_factory=list)
+    # per kind ("positives", "negatives"), the detectors whose evidence spoke on this corpus (not abstained)
+    trusted: Dict[str, List[str]] = field(default_factory=dict)
 
     @property
     def any(self) -> numpy.ndarray:
@@ -122,25 +128,42 @@ class Decision:
     max_negative_share: float = 0.1
     max_dropped_share: float = 0.1
     protect_flagged: bool = True
+    hand_off: Dict[str, str] = field(default_factory=dict)
 
     @property
     def detectors(self) -> List[str]:
-        """Every detector the decision reads, in order."""
-        return list(dict.fromkeys([*self.positives, *self.negatives]))
+        """Every detector the decision reads, in order (hand-off targets last)."""
+        return list(dict.fromkeys([*self.positives, *self.negatives, *self.hand_off.values()]))
+
+    def deciding(self, suspicions: Dict[str, Suspicion]) -> Dict[str, List[str]]:
+        """Per kind, the detectors that decide it on this corpus: those listed,
+        with each abstaining one that has a hand-off replaced by its target."""
+        out: Dict[str, List[str]] = {}
+        for kind, names in (("positives", self.positives), ("negatives", self.negatives)):
+            chosen = list(names)
+            for source, target in self.hand_off.items():
+                if source in names and suspicions[source].abstained and target not in chosen:
+                    chosen.append(target)
+            out[kind] = chosen
+        return out
 
     def flag(self, evidence: Evidence, suspicions: Dict[str, Suspicion]) -> Flags:
         """The decided flags (threshold and already-ignored samples never)."""
         samples = evidence.samples
         n = len(samples)
-        for key, names in (("positives", self.positives), ("negatives", self.negatives)):
+        for key, names in (("positives", self.positives), ("negatives", self.negatives),
+                           ("hand_off", list(self.hand_off.values()))):
             for name in names:
                 if name not in suspicions:
                     raise DynCleanError(f"[decision] {key}: no detector {name!r} in [detectors] "
                                         f"(there are: {', '.join(suspicions) or 'none'})")
         candidate = samples.candidates
         positive = samples.positive
-        flag_pos = combine([suspicions[d].positive for d in self.positives], self.positive_rule, self.min_votes, n)
-        flag_neg = combine([suspicions[d].negative for d in self.negatives], self.negative_rule, self.min_votes, n)
+        deciding = self.deciding(suspicions)
+        flag_pos = combine([suspicions[d].positive for d in deciding["positives"]], self.positive_rule,
+                           self.min_votes, n)
+        flag_neg = combine([suspicions[d].negative for d in deciding["negatives"]], self.negative_rule,
+                           self.min_votes, n)
         flag_pos &= candidate & positive
         flag_neg &= candidate & ~positive
         protected = 0
@@ -160,7 +183,18 @@ class Decision:
             warnings += cap_per_label(samples, flag_pos, votes * 1e6 + numpy.nan_to_num(first, nan=0.0),
                                       self.max_label_fraction)
         warnings += majority_warnings(samples, flag_pos, self.majority_warning)
-        return Flags(flag_pos, flag_neg, protected, votes, warnings)
+        trusted = trusted_detectors(deciding, suspicions)
+        for kind, names in deciding.items():
+            if names and not trusted[kind]:
+                warnings.append(f"every detector of the {kind} ({', '.join(names)}) abstained on this corpus: "
+                                f"no {kind} flagged")
+        return Flags(flag_pos, flag_neg, protected, votes, warnings, trusted)
+
+
+def trusted_detectors(kinds: Dict[str, List[str]], suspicions: Dict[str, Suspicion]) -> Dict[str, List[str]]:
+    """Per kind, the detectors that did not abstain: where one abstains (the
+    name structure on text whose names carry no case), the others decide."""
+    return {kind: [n for n in names if not suspicions[n].abstained] for kind, names in kinds.items()}
 
 
 @registry.misc("spacy-dynclean.decision.v1")
@@ -194,3 +228,22 @@ def decision(strategy: Strategy, positives: List[str] = ["heldout"], negatives: 
     return Decision(strategy, list(positives), list(negatives), positive_rule, negative_rule, min_votes,
                     bool(protect_overlaps), max_label_fraction, majority_warning, max_negative_share,
                     max_dropped_share, bool(protect_flagged))
+
+
+@registry.misc("spacy-dynclean.decision.v2")
+def decision_v2(strategy: Strategy, positives: List[str] = ["heldout"], negatives: List[str] = ["aum", "heldout"],
+                hand_off: Dict[str, str] = {}, positive_rule: str = "union", negative_rule: str = "union",
+                min_votes: int = 2, protect_overlaps: bool = True, max_label_fraction: Optional[float] = None,
+                majority_warning: float = 0.5, max_negative_share: float = 0.1, max_dropped_share: float = 0.1,
+                protect_flagged: bool = True) -> Decision:
+    """v1, and `hand_off` ({"structure": "learned"}): where a listed detector
+    abstains on the corpus, the named one decides the kinds it was listed
+    for; where it does not abstain, the named one stays out of them (unless
+    listed there itself)."""
+    made = decision(strategy, positives, negatives, positive_rule, negative_rule, min_votes, protect_overlaps,
+                    max_label_fraction, majority_warning, max_negative_share, max_dropped_share, protect_flagged)
+    if not isinstance(hand_off, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in hand_off.items()):
+        raise DynCleanError(f"hand_off must map detector names to detector names, not {hand_off!r}")
+    made.hand_off = dict(hand_off)
+    return made

@@ -65,7 +65,9 @@ class Suspicion:
     suspected wrong, `negative` non-entity spans suspected to be missed
     entities; `score` is the suspicion (higher: more suspect; NaN: no
     opinion); `label` a suggested label column per sample (-1: none);
-    `proposals` suggested spans."""
+    `proposals` suggested spans; `abstained`: the detector found that its
+    evidence says nothing about this corpus (a decision hands the kinds it
+    flags to the other detectors)."""
 
     positive: numpy.ndarray
     negative: numpy.ndarray
@@ -74,6 +76,7 @@ class Suspicion:
     proposals: Proposals = field(default_factory=Proposals.empty)
     details: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
+    abstained: bool = False
 
     @classmethod
     def none(cls, n: int) -> "Suspicion":
@@ -364,7 +367,7 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
     if not starts or sum(w[:1].isupper() for w in starts) <= len(starts) / 2:
         return Suspicion(flag_pos, flag_neg, score, details={"confidence": confidence, "names_capitalized": False},
                          warnings=["most distant entities do not start with a capital: this corpus does not mark "
-                                   "names by case, so the name structure flags nothing"])
+                                   "names by case, so the name structure flags nothing"], abstained=True)
     for p, words in enumerate(words_of):
         informative = has_case_information(words)
         if not informative and not (title_case and is_title_case(words)):
@@ -485,7 +488,7 @@ def per_form_suspicion(evidence: Evidence, *, detector: Detector, min_share: flo
     inner = detector(evidence)
     samples = evidence.samples
     out = Suspicion(inner.positive.copy(), inner.negative.copy(), inner.score.copy(), inner.label,
-                    inner.proposals, dict(inner.details), list(inner.warnings))
+                    inner.proposals, dict(inner.details), list(inner.warnings), inner.abstained)
     kinds = [("positive", samples.positive & samples.candidates)]
     if negatives:
         kinds.append(("negative", ~samples.positive & samples.candidates))

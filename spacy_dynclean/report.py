@@ -1,6 +1,6 @@
 """Reports of a cleaning: a short Markdown summary of the JSON report, and
 PNG plots of the dynamics (AUM histograms and a data map)."""
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy
 
@@ -35,6 +35,7 @@ def markdown_summary(report: Dict[str, Any]) -> str:
     lines += [
         f"- decision: positives from {dec.get('positives')} ({dec.get('positive_rule')}), negatives from "
         f"{dec.get('negatives')} ({dec.get('negative_rule')})",
+        *trusted_line(dec),
         f"- flagged positives: {report['flagged_positives']:,}; flagged negatives: "
         f"{report['flagged_negatives']:,} ({report['protected_negatives']:,} more spared "
         "for overlapping a distant entity)",
@@ -48,6 +49,17 @@ def markdown_summary(report: Dict[str, Any]) -> str:
     for w in report.get("warnings", []):
         lines.append(f"- **warning**: {w}")
     return "\n".join(lines) + "\n"
+
+
+def trusted_line(decision: Dict[str, Any]) -> List[str]:
+    """The signals the decision trusted on this corpus, where a detector abstained."""
+    trusted = decision.get("trusted") or {}
+    abstained = [n for kind in ("positives", "negatives") for n in decision.get(kind) or []
+                 if n not in trusted.get(kind, [])]
+    if not abstained:
+        return []
+    return [f"- signals trusted on this corpus: positives from {trusted.get('positives')}, negatives from "
+            f"{trusted.get('negatives')} ({', '.join(sorted(set(abstained)))} abstained)"]
 
 
 def _aum_thresholds(clean_report: Optional[Dict[str, Any]]) -> Dict[str, Optional[float]]:

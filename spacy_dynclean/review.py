@@ -89,6 +89,7 @@ def build_groups(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspici
         form = docs[d][s:e].text
         key = (form, label, action)
         names = decision.positives if kind == "positive" else decision.negatives
+        names = flags.trusted.get(f"{kind}s", names)  # a detector that abstained does not dilute the others
         fired = [n for n in names if (suspicions[n].positive if kind == "positive" else suspicions[n].negative)[row]]
         if key not in groups:
             gid = hashlib.sha1(json.dumps(key).encode("utf8")).hexdigest()[:10]

@@ -100,3 +100,31 @@ def test_flags_never_touch_threshold_samples(tmp_path):
     flags = decide(ev, {"all": every}, protect_overlaps=False)
     assert isinstance(flags, Flags) and not (flags.any & dyn.threshold).any()
     assert flags.any.sum() == int((~dyn.threshold).sum())
+
+
+def test_hand_off_replaces_an_abstaining_detector(tmp_path):
+    from spacy_dynclean.decision import decision_v2
+
+    ev = evidence_of(tmp_path, low=[(0, 0, 1), (0, 7, 8)])  # "The" MISC (positive), "Berlin" (negative)
+    learned = low_suspicion(ev.samples)
+    silent = Suspicion.none(len(ev.samples))
+    made = decision_v2(remove_strategy(), positives=["structure"], negatives=["structure"],
+                       hand_off={"structure": "learned"})
+    assert made.detectors == ["structure", "learned"]
+    # the structure speaks (flags nothing here, but has evidence): the learned detector stays out
+    flags = made.flag(ev, {"structure": silent, "learned": learned})
+    assert not flags.any.any() and flags.trusted == {"positives": ["structure"], "negatives": ["structure"]}
+    # the structure abstains: the learned detector decides both kinds in its place
+    abstaining = Suspicion.none(len(ev.samples))
+    abstaining.abstained = True
+    flags = made.flag(ev, {"structure": abstaining, "learned": learned})
+    assert int(flags.positive.sum()) == 1 and int(flags.negative.sum()) == 1
+    assert flags.trusted == {"positives": ["learned"], "negatives": ["learned"]}
+    # v1 reads no hand-off: the abstaining detector's kinds stay empty, with a warning
+    flags = decision(remove_strategy(), positives=["structure"], negatives=["structure"]).flag(
+        ev, {"structure": abstaining, "learned": learned})
+    assert not flags.any.any() and any("abstained" in w for w in flags.warnings)
+    with pytest.raises(DynCleanError, match="hand_off"):
+        decision_v2(remove_strategy(), hand_off=["structure"])
+    with pytest.raises(DynCleanError, match="no detector 'learned'"):
+        made.flag(ev, {"structure": abstaining})

@@ -31,7 +31,6 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     outputs = [
         project / "corpus/webpage/train-ds.spacy", project / "corpus/webpage/train-gs.spacy",
         project / "dynamics/webpage/cnn/noisy/dynamics.npz",
-        project / "dynamics/webpage/cnn/threshold/dynamics.npz",
         project / "dynamics/webpage/cnn/heldout.json",
         project / "corpus/webpage/cnn/train-cleaned.spacy",
         project / "training/webpage/cnn/noisy/model-best", project / "training/webpage/cnn/cleaned/model-best",
@@ -40,6 +39,9 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     ]
     for path in outputs:
         assert path.exists(), path
+    # two trainings: the noisy baseline (which records) and the cleaned one; no threshold run
+    assert sorted(p.name for p in (project / "training/webpage/cnn").iterdir()) == ["cleaned", "noisy"]
+    assert not (project / "dynamics/webpage/cnn/threshold").exists()
     distant = read_docbin(project / "corpus/webpage/train-ds.spacy")
     cleaned = read_docbin(project / "corpus/webpage/cnn/train-cleaned.spacy")
     assert len(cleaned) <= len(distant)
@@ -48,6 +50,10 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     assert report["docs_in"] == len(distant) and report["docs_out"] == len(cleaned)
     assert report["detectors"]["heldout"]["dev_docs"] == 99  # webpage's gold dev set
     assert report["flagged_positives"] >= report["detectors"]["heldout"]["flagged_positives"]
+    # the recorded dynamics are read: the learned detector ran on the recording and flagged missed entities
+    learned = report["detectors"]["learned"]
+    assert learned["k"] >= 1 and learned["flagged_negatives"] > 0
+    assert report["decision"]["trusted"]["negatives"] == ["heldout", "structure", "learned"]
     # the resolved cleaning config beside the corpus makes the same corpus again
     config = (project / "corpus/webpage/cnn/train-cleaned.cfg").read_text()
     assert config == report["resolved_config"] and 'positives = ["heldout", "structure"]' in config
