@@ -192,8 +192,10 @@ HELDOUT_V1 = {"detectors.heldout.min_entity_share": 0.0}
 # the presets before the dynamics entered them (round 9): no learned_negatives detector in the decision
 GOLDFREE_R8 = {"decision.negatives": ["structure"], "decision.hand_off": {}}
 COMBINED_R8 = {"decision.negatives": ["heldout", "structure"], "decision.hand_off": {}}
-# the presets' dynamics flagging missed entities only (no hand-off of the positives where the structure abstains)
+# the presets' dynamics flagging missed entities only (no hand-off of the positives where the structure abstains):
+# the presets as they are (goldfree5, combined5)
 NEGATIVES_ONLY = {"decision.hand_off": {}}
+HAND_OFF = {"decision.hand_off": {"structure": "learned"}, "detectors.learned.positives": True}
 CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     "cleaned": (True, "default", {}),
     "cleaned_dyn": (False, "default", DYNAMICS_ONLY),
@@ -213,13 +215,14 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     # round 9: the training dynamics in the presets (learned_negatives.v1)
     # dynamics alone, missed entities only
     "learned": (False, "goldfree", {"decision.positives": [], "decision.negatives": ["learned"], **NEGATIVES_ONLY}),
-    "goldfree5": (False, "goldfree", NEGATIVES_ONLY),  # structure, and the dynamics' missed entities
-    "combined5": (True, "combined", NEGATIVES_ONLY),  # dev evidence, structure, and the dynamics' missed entities
+    "goldfree5": (False, "goldfree", NEGATIVES_ONLY),  # structure and the dynamics' missed entities: the preset
+    "combined5": (True, "combined", NEGATIVES_ONLY),  # dev evidence, structure, the dynamics' missed entities: preset
     # goldfree5, and the dynamics also flag distant entities that an overlapping span beats, everywhere
-    "learned_pos": (False, "goldfree", {"decision.positives": ["structure", "learned"], **NEGATIVES_ONLY}),
-    # the presets as they are: goldfree5 / combined5, and where the structure abstains the dynamics' positives too
-    "goldfree6": (False, "goldfree", {}),
-    "combined6": (True, "combined", {}),
+    "learned_pos": (False, "goldfree", {"decision.positives": ["structure", "learned"],
+                                        "detectors.learned.positives": True, **NEGATIVES_ONLY}),
+    # goldfree5 / combined5, and where the structure abstains the dynamics' positives too (hand-off)
+    "goldfree6": (False, "goldfree", HAND_OFF),
+    "combined6": (True, "combined", HAND_OFF),
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained
