@@ -136,8 +136,11 @@ def round9() -> None:
         print(f"| dataset ({title}) | seeds | " + " | ".join(h for _, h in columns) + " |")
         print("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
         for d in files:
-            cells = [mean_sd([round9_scores(d, r, n)[metric] for r in d["runs"]
-                              if metric in (round9_scores(d, r, n) or {})]) for n, _ in columns]
+            cells = []
+            for n, _ in columns:
+                values = [round9_scores(d, r, n)[metric] for r in d["runs"] if metric in (round9_scores(d, r, n) or {})]
+                short = f" ({len(values)} seed)" if 0 < len(values) < len(d["runs"]) else ""
+                cells.append(mean_sd(values) + short)
             print(f"| {d['dataset']} ({d['epochs']} epochs) | {len(d['runs'])} | " + " | ".join(cells) + " |")
         print()
     print("Per-seed gain over noisy (test F1 points; mean [min, max]) and share of the noise gap closed:\n")
