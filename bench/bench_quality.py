@@ -216,11 +216,12 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     # dynamics alone, missed entities only
     "learned": (False, "goldfree", {"decision.positives": [], "decision.negatives": ["learned"], **NEGATIVES_ONLY}),
     "goldfree5": (False, "goldfree", NEGATIVES_ONLY),  # structure and the dynamics' missed entities: the preset
-    "combined5": (True, "combined", NEGATIVES_ONLY),  # dev evidence, structure, the dynamics' missed entities: preset
+    "combined5": (True, "combined", {**NEGATIVES_ONLY, "detectors.learned.positives": False}),  # no hand-off
     # goldfree5, and the dynamics also flag distant entities that an overlapping span beats, everywhere
     "learned_pos": (False, "goldfree", {"decision.positives": ["structure", "learned"],
                                         "detectors.learned.positives": True, **NEGATIVES_ONLY}),
-    # goldfree5 / combined5, and where the structure abstains the dynamics' positives too (hand-off)
+    # goldfree5 / combined5, and where the structure abstains the dynamics' positives too (hand-off); combined6 is
+    # the combined preset as it is
     "goldfree6": (False, "goldfree", HAND_OFF),
     "combined6": (True, "combined", HAND_OFF),
 }

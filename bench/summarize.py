@@ -93,8 +93,8 @@ def num(x: float) -> str:
 
 ROUND9_TAG = "-r4"  # the runs of round 9 (the training dynamics in the presets): a section of their own
 ROUND9 = [("noisy", "noisy"), ("goldfree3", "gold-free, round 8"), ("goldfree5", "gold-free (preset)"),
-          ("goldfree6", "gold-free + hand-off"), ("combined4", "combined, round 8"), ("combined5", "combined (preset)"),
-          ("combined6", "combined + hand-off"), ("gold", "gold")]
+          ("goldfree6", "gold-free + hand-off"), ("combined4", "combined, round 8"), ("combined5", "combined, no hand-off"),
+          ("combined6", "combined + hand-off (preset)"), ("gold", "gold")]
 # where names carry case the structure never abstains, so the hand-off variant makes the preset's corpus byte for
 # byte (checked on the cased runs): its runs stand for the preset there
 SAME_ON_CASED = {"goldfree5": "goldfree6", "combined5": "combined6"}
@@ -126,10 +126,11 @@ def round9() -> None:
     print("### The training dynamics in the presets (round 9, runs -r4)\n")
     print("CNN, same config and seeds per dataset; `-lc`: every token of every split lower-cased (the "
           "structure abstains there). `round 8`: the presets before the dynamics entered them; "
-          "`(preset)`: as shipped (round 8 plus the dynamics' missed entities, `learned_negatives.v1`); "
+          "gold-free `(preset)`: round 8 plus the dynamics' missed entities (`learned_negatives.v1`); "
           "`+ hand-off`: where the structure abstains (the `-lc` corpora) the dynamics also flag distant entities "
-          "an overlapping span beats (`decision.hand_off`); on the cased corpora the two make the same corpus "
-          "byte for byte, and the preset's cell shows those runs. Test entity F1, mean ± sd over the seeds; dev "
+          "an overlapping span beats (`decision.hand_off`), as the combined preset does; on the cased corpora "
+          "the variants with and without the hand-off make the same corpus byte for byte, and both cells show "
+          "those runs. Test entity F1, mean ± sd over the seeds; dev "
           "F1 (of the checkpoint kept) below.\n")
     for metric, title in (("ents_f", "test F1"), ("dev_f", "dev F1")):
         columns = [(n, h) for n, h in ROUND9 if any(round9_scores(d, r, n) for d in files for r in d["runs"])]
