@@ -174,7 +174,10 @@ class Decision:
             protected = int(over.sum())
             flag_neg &= ~over
         votes = numpy.zeros(n, dtype="int16")
+        voters = [*deciding["positives"], *deciding["negatives"]]
         for name in self.detectors:
+            if name not in voters:  # a hand-off target whose source did not abstain takes no part
+                continue
             s = suspicions[name]
             votes += (s.positive & flag_pos) | (s.negative & flag_neg)
         warnings: List[str] = []
