@@ -38,7 +38,8 @@ from typing import Dict, List, Tuple, Union
 import numpy
 from spacy.util import registry
 
-from .detectors import Detector, Proposals, Suspicion, check_k, check_range, validate_k
+from .detectors import (Detector, Proposals, Suspicion, check_k, check_range, doc_row_bases,
+                        validate_k)
 from .dynamics import Dynamics
 from .evidence import Evidence
 from .samples import candidate_row, overlaps_positive
@@ -96,7 +97,7 @@ def pool_by_form(evidence: Evidence, pool: numpy.ndarray, flagged: numpy.ndarray
     for form in forms:
         by_first.setdefault(form[0], []).append(form)
     max_len = evidence.max_span_length
-    bases = numpy.searchsorted(samples.doc, numpy.arange(len(samples.doc_ids)))
+    bases = doc_row_bases(samples)
     occurrences: Dict[tuple, List[int]] = {form: [] for form in forms}
     for p, doc_words in enumerate(words):
         n = len(doc_words)
@@ -123,7 +124,7 @@ def overlapping_rivals(dynamics: Dynamics, p_entity: numpy.ndarray, own: numpy.n
     max_len = int(dynamics.meta["max_span_length"])
     lengths = numpy.zeros(len(dynamics.doc_ids), dtype="int64")
     numpy.maximum.at(lengths, dynamics.doc, dynamics.end)
-    bases = numpy.searchsorted(dynamics.doc, numpy.arange(len(dynamics.doc_ids)))
+    bases = doc_row_bases(dynamics)
     rows = numpy.nonzero(dynamics.candidates & dynamics.positive)[0]
     start = dynamics.start[rows].astype("int64")
     end = dynamics.end[rows].astype("int64")
