@@ -16,7 +16,7 @@ from common import ROOT, WORK, corpus, save
 
 from spacy_dynclean import Dynamics
 from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.heldout import FormEvidence
+from spacy_dynclean.evidence.heldout import FormEvidence
 
 
 def worst_case_evidence(dataset: str, path) -> None:

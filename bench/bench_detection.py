@@ -22,14 +22,16 @@ import numpy
 from bench_quality import heldout_evidence
 from common import WORK, corpus, save, wrong_labels
 
-from spacy_dynclean.detectors import (
-    aum_detector, heldout_forms, heldout_forms_v2, name_structure, name_structure_v2, name_structure_v3, out_of_fold,
-    per_form,
-)
-from spacy_dynclean.evidence import Evidence
-from spacy_dynclean.learned import learned_negatives
-from spacy_dynclean.samples import overlaps_positive
-from spacy_dynclean.scores import compute_scores
+from spacy_dynclean.cleaning.detectors.aum import aum_detector
+from spacy_dynclean.cleaning.detectors.heldout_forms import heldout_forms_v2
+from spacy_dynclean.cleaning.detectors.name_structure import name_structure_v3
+from spacy_dynclean.cleaning.detectors.out_of_fold import out_of_fold
+from spacy_dynclean.cleaning.detectors.per_form import per_form
+from spacy_dynclean.legacy import heldout_forms, name_structure, name_structure_v2
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.cleaning.detectors.learned import learned_negatives
+from spacy_dynclean.recording.samples import overlaps_positive
+from spacy_dynclean.evidence.scores import compute_scores
 
 
 # the row of the gold-free preset's detector: it sets the rankings' budget and joins the combinations and the vote

@@ -13,10 +13,10 @@ from typing import Dict
 import numpy
 from common import WORK, corpus, save, wrong_labels
 
-from spacy_dynclean.evidence import Evidence
-from spacy_dynclean.learned import entity_probability
-from spacy_dynclean.samples import overlaps_positive
-from spacy_dynclean.scores import auto_k
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.cleaning.detectors.learned import entity_probability
+from spacy_dynclean.recording.samples import overlaps_positive
+from spacy_dynclean.evidence.scores import auto_k
 
 
 def auroc(score: numpy.ndarray, truth: numpy.ndarray) -> float:

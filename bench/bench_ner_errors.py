@@ -31,7 +31,7 @@ from bench_quality import trained
 from common import WORK, corpus, save
 
 from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.selftrain import masked_regions
+from spacy_dynclean.cleaning.selftrain import masked_regions
 
 KINDS = ("correct", "wrong_type", "wrong_bounds", "spurious_title_case", "spurious_other")
 LOW = (0.05, 0.5)

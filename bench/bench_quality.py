@@ -27,12 +27,12 @@ from typing import Dict, List, Optional, Sequence
 from common import RESULTS, ROOT, WORK, clean_corpus, corpus, save, wrong_labels
 from spacy.tokens import Doc
 
-from spacy_dynclean.audit import audit
+from spacy_dynclean.evaluation.audit import audit
 from spacy_dynclean.convert import read_docbin, save_docbin
-from spacy_dynclean.decision import Flags
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.heldout import run_heldout
-from spacy_dynclean.strategies import clean_docs
+from spacy_dynclean.cleaning.contract import Flags
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.evidence.heldout import run_heldout
+from spacy_dynclean.cleaning.strategies import clean_docs
 
 ANCHORS = {
     "dynclean_paper_gain_f1": "+3.18 to +8.95 (RoBERTa-base, GPU)",
@@ -171,7 +171,7 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
     flags = Flags(positive=wrong & dyn.positive & (kinds != "negatives"),
                   negative=wrong & ~dyn.positive & (kinds != "positives"))
     docs = read_docbin(corpus(dataset, "train-ds"))
-    cleaned, _ = clean_docs(docs, dyn, flags)
+    cleaned = clean_docs(docs, dyn, flags).docs
     save_docbin(cleaned, path)
 
 
@@ -237,7 +237,7 @@ def fill_corpus(base: Path, student: str) -> Path:
     """The cleaned corpus with its masked regions labelled by the teacher of
     `student` (the cleaned variant's pipeline, or for a second round the
     first student), written once."""
-    from spacy_dynclean.selftrain import run_fill
+    from spacy_dynclean.cleaning.selftrain import run_fill
 
     teacher = SELF_TRAINED[student]
     cleaned = teacher.split("_st")[0]  # the masked corpus of the round's first teacher

@@ -20,7 +20,8 @@ from typing import Dict, Optional
 from bench_quality import audit_corpus, evaluate, train, train_docs
 from common import WORK, corpus, save
 
-from spacy_dynclean.review import Group, apply_review, run_review
+from spacy_dynclean.review.groups import Group
+from spacy_dynclean.review.run import apply_review, run_review
 
 
 def gold_decision(group: Group, gold: Dict[str, Dict[tuple, str]]) -> str:

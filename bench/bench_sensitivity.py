@@ -14,9 +14,9 @@ import argparse
 from bench_quality import evaluate, heldout_evidence, train, train_docs, train_threshold
 from common import WORK, clean_corpus, save
 
-from spacy_dynclean.audit import audit
+from spacy_dynclean.evaluation.audit import audit
 from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.dynamics import Dynamics
+from spacy_dynclean.recording.dynamics import Dynamics
 
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
 RELABEL = {"decision.strategy": {"@misc": "spacy-dynclean.relabel.v1"}}

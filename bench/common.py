@@ -98,7 +98,7 @@ def clean_corpus(dataset: str, base: Path, out: Path, config: str = "default", e
     import io
     from contextlib import redirect_stdout
 
-    from spacy_dynclean.clean import run_clean
+    from spacy_dynclean.cleaning.run import run_clean
 
     paths = {"paths.corpus": str(corpus(dataset, "train-ds")), "paths.dynamics": str(base / "dyn-noisy")}
     if (base / "dyn-threshold").exists():  # only the AUM detector reads it

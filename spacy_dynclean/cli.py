@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from .util import DEFAULT_SPANS_KEY, DynCleanError, input_file
+from spacy_dynclean.util import DEFAULT_SPANS_KEY, DynCleanError, input_file
 
 # rich_markup_mode=None: click's plain help, which wraps instead of truncating
 # long option names in an 80-column terminal ("--threshold-dynami…").
@@ -127,7 +127,7 @@ def convert_cli(
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (counted) instead of failing"),
 ) -> None:
     """Convert NER data to a DocBin with doc.ents, a span group and stable doc ids."""
-    from .convert import convert
+    from spacy_dynclean.convert import convert
 
     stats = convert(input_path, output_path, fmt=fmt, spans_key=spans_key, skip_invalid=skip_invalid)
     if stats.skipped:
@@ -146,7 +146,7 @@ def convert_dir_cli(
 ) -> None:
     """Convert every split of a DS-NER dataset folder (train-gs is optional);
     the DocBins are written together once every split converted."""
-    from .convert import SPLITS, convert_dir
+    from spacy_dynclean.convert import SPLITS, convert_dir
 
     stats = convert_dir(input_dir, output_dir, skip_invalid=skip_invalid)
     for split in SPLITS:
@@ -170,7 +170,7 @@ def clean_cli(
     """Flag suspect labels as a cleaning config says and write the cleaned
     corpus, its report and the resolved config. Settings are overridden as in
     `spacy train`: --paths.corpus train.spacy --detectors.aum.k 2 ..."""
-    from .clean import run_clean
+    from spacy_dynclean.cleaning.run import run_clean
 
     overrides = parse_overrides(ctx.args)
     import_user_code(code)
@@ -190,7 +190,7 @@ def review_cli(
     """Group the suspect labels by (surface form, label, suggested action),
     rank the groups by expected gain and write an offline HTML page (displaCy)
     and Prodigy span tasks, to decide once per group. Overrides as for clean."""
-    from .review import run_review
+    from spacy_dynclean.review.run import run_review
 
     overrides = parse_overrides(ctx.args)
     import_user_code(code)
@@ -211,7 +211,7 @@ def apply_review_cli(
     """Apply decisions per group (accept, reject, remove, relabel:LABEL) to
     every occurrence; undecided groups follow the review's cleaning config.
     Overrides (e.g. --paths.dynamics) go to that config."""
-    from .review import apply_review
+    from spacy_dynclean.review.run import apply_review
 
     overrides = parse_overrides(ctx.args)
     import_user_code(code)
@@ -225,8 +225,8 @@ def init_config_cli(
     preset: str = typer.Option("default", "--preset", "-p", help="Which default config"),
 ) -> None:
     """Write a packaged cleaning config, every setting commented."""
-    from .clean import CONFIG_DIR, PRESETS
-    from .outputs import one_output
+    from spacy_dynclean.cleaning.config import CONFIG_DIR, PRESETS
+    from spacy_dynclean.outputs import one_output
 
     if preset not in PRESETS:
         raise DynCleanError(f"--preset must be one of {', '.join(sorted(PRESETS))}, not {preset!r}")
@@ -253,7 +253,7 @@ def folds_cli(
     span's label distribution from a model that never saw it: evidence for
     the out_of_fold detector. Extra --section.key value options go to each
     training (e.g. --training.max_epochs 3)."""
-    from .folds import run_folds
+    from spacy_dynclean.evidence.folds import run_folds
 
     extra = parse_overrides(ctx.args)
     span_length = int(extra.get("components.dynclean_ner.max_span_length", 8))
@@ -278,7 +278,7 @@ def fill_cli(
     """A self-training round: the teacher decides the masked regions of the
     cleaned corpus (its entities there become entities, the rest non-entity,
     or with --keep-masked stays masked); train a student on the output."""
-    from .selftrain import run_fill
+    from spacy_dynclean.cleaning.selftrain import run_fill
 
     run_fill(model, corpus, output, report_path=report, unlabelled_min_score=unlabelled_min_score,
              keep_masked=keep_masked)
@@ -294,7 +294,7 @@ def heldout_cli(
 ) -> None:
     """Count, per surface form, how the pipeline's predictions on a gold dev
     set fare: evidence about systematic distant errors for the cleaning config."""
-    from .heldout import run_heldout
+    from spacy_dynclean.evidence.heldout import run_heldout
 
     run_heldout(model, dev, output, spans_key=spans_key)
 
@@ -311,25 +311,11 @@ def audit_cli(
     skip_if_missing: bool = typer.Option(False, "--skip-if-missing", help="No gold file: write a 'skipped' note"),
 ) -> None:
     """Compare distant, cleaned and gold labels of the same sentences."""
-    from .audit import run_audit
+    from spacy_dynclean.evaluation.audit import print_audit, run_audit
 
     result = run_audit(distant, cleaned, gold, output, max_span_length=max_span_length, spans_key=spans_key,
                        skip_if_missing=skip_if_missing)
-    if result.get("skipped"):
-        msg.info(f"Audit skipped: {result['skipped']}")
-        return
-    msg.table(
-        [
-            ("false positives found", f"{result['fp_precision']:.3f}", f"{result['fp_recall']:.3f}",
-             f"{result['flagged_positives']:,} flagged / {result['real_false_positives']:,} real"),
-            ("missed entities found", f"{result['fn_precision']:.3f}", f"{result['fn_recall']:.3f}",
-             f"{result['flagged_negatives']:,} flagged / {result['real_false_negatives']:,} real"),
-        ],
-        header=("detection", "precision", "recall", "counts"),
-    )
-    msg.info(f"label F1 vs gold: distant {result['labels_f1_before']:.3f} -> cleaned {result['labels_f1_after']:.3f} "
-             f"(supervised tokens), {result['labels_f1_all']:.3f} (all tokens, masked = missing)")
-    msg.good(f"Wrote {output}")
+    print_audit(result, output)
 
 
 @app.command("report")
@@ -343,49 +329,9 @@ def report_cli(
 ) -> None:
     """Draw AUM histograms (real vs threshold samples, with the thresholds) and
     a data map (kept vs flagged samples)."""
-    from .dynamics import Dynamics
-    from .outputs import Outputs
-    from .report import plot_dynamics
-    from .util import read_json
+    from spacy_dynclean.evaluation.plots import run_report
 
-    dyn = Dynamics.from_disk(dynamics)
-    thr = Dynamics.from_disk(threshold_dynamics) if threshold_dynamics else None
-    data: Optional[Dict[str, Any]] = None
-    if clean_report is not None:
-        loaded = read_json(clean_report, "clean report")
-        if not isinstance(loaded, dict) or "detectors" not in loaded or "flagged_rows" not in loaded:
-            raise DynCleanError(f"{clean_report}: not a clean report (no detectors or flagged rows)")
-        data = loaded
-        if k is None:
-            k = next((d.get("k") for d in data["detectors"].values() if d.get("k")), None)
-        n_rows = max((max(v, default=-1) for v in data["flagged_rows"].values()), default=-1)
-        if n_rows >= len(dyn):
-            raise DynCleanError(f"{clean_report}: flags rows beyond the {len(dyn):,} samples of {dynamics}")
-    if k is not None and not 1 <= k <= dyn.n_epochs:
-        raise DynCleanError(f"--k must be in 1..{dyn.n_epochs} (the epochs recorded in {dynamics}), not {k}")
-    finals = [output_dir / "aum_histograms.png", output_dir / "data_map.png"]
-    inputs = [dynamics, threshold_dynamics, clean_report]
-    with Outputs(finals, inputs) as outputs:
-        plot_dynamics(dyn, outputs.path(finals[0]), outputs.path(finals[1]), threshold_dynamics=thr,
-                      clean_report=data, k=k)
-    for path in finals:
-        msg.good(f"Wrote {path}")
-
-
-BACKBONE_CONFIGS = {"cnn": "cnn", "minilm": "minilm"}
-
-
-def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, Dict[str, Any]]:
-    """Config file and overrides for a backbone: `cnn`, `minilm`, or any
-    Hugging Face model name or path (the GPU transformer config)."""
-    if component not in ("dynclean_ner", "ner"):
-        raise DynCleanError(f"--component must be 'dynclean_ner' or 'ner', not {component!r}")
-    stem = BACKBONE_CONFIGS.get(backbone.lower(), "transformer")
-    overrides: Dict[str, Any] = {} if stem != "transformer" else {"paths.transformer": backbone}
-    path = config_dir / f"{stem}{'_ner' if component == 'ner' else ''}.cfg"
-    if not path.exists():
-        raise DynCleanError(f"{path}: no such config (looked up for backbone {backbone!r})")
-    return path, overrides
+    run_report(dynamics, output_dir, threshold_dynamics=threshold_dynamics, clean_report=clean_report, k=k)
 
 
 @app.command("train", context_settings=EXTRA_ARGS)
@@ -402,19 +348,10 @@ def train_cli(
 ) -> None:
     """`spacy train` with the config of a backbone; extra `--section.key value`
     options are passed on as config overrides (e.g. --paths.train)."""
-    from spacy.cli.train import train
+    from spacy_dynclean.recording.training import run_train
 
-    from .training import check_training_paths, limit_threads
-
-    config, overrides = config_for(backbone, component, config_dir)
-    overrides.update(parse_overrides(ctx.args))
-    check_training_paths(overrides, output)
-    if threads < 0:
-        raise DynCleanError(f"--threads must be 0 (leave as is) or a positive number, not {threads}")
-    if threads:
-        limit_threads(threads)
-    msg.info(f"Training with {config}")
-    train(config, output, use_gpu=gpu_id, overrides=overrides)
+    run_train(backbone, output, component=component, config_dir=config_dir, gpu_id=gpu_id, threads=threads,
+              overrides=parse_overrides(ctx.args))
 
 
 @app.command("compare")
@@ -427,7 +364,7 @@ def compare_cli(
     plot: Optional[Path] = typer.Option(None, "--plot", help="PNG bar chart to write"),
 ) -> None:
     """A Markdown table (P/R/F1 per model, gain over the first) and a bar chart."""
-    from .compare import compare
+    from spacy_dynclean.evaluation.compare import compare
 
     present = [spec for spec in optional if "=" in spec and Path(spec.split("=", 1)[1]).exists()]
     text = compare(list(metrics) + present, output, audit_path=audit, plot_path=plot)
@@ -442,30 +379,9 @@ def verify_cli(
     only: Optional[str] = typer.Option(None, "--only", help="Check only paths under this folder name"),
 ) -> None:
     """Check the sha256 of the data files that are present (missing ones are listed)."""
-    import hashlib
+    from spacy_dynclean.convert import verify_checksums
 
-    from .convert import read_text
-
-    input_file(sums, "not a checksum file")
-    checked = 0
-    for line_no, line in enumerate(read_text(sums).splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise DynCleanError(f"{sums}: line {line_no}: expected 'sha256  path'")
-        digest, rel = parts
-        if only and not rel.startswith(f"{only}/"):
-            continue
-        path = data_dir / rel
-        if not path.exists():
-            msg.info(f"{path}: not present")
-            continue
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
-        if actual != digest:
-            raise DynCleanError(f"{path}: sha256 {actual} does not match {digest} ({sums}, line {line_no})")
-        checked += 1
-    msg.good(f"{checked} files match their sha256")
+    verify_checksums(sums, data_dir, only=only)
 
 
 def main() -> None:

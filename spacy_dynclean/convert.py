@@ -13,9 +13,10 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
+from wasabi import msg
 
-from .outputs import Outputs, os_error
-from .util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack, input_file
+from spacy_dynclean.outputs import Outputs, os_error
+from spacy_dynclean.util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack, input_file
 
 Entity = Tuple[int, int, str]  # [start, end) token offsets, label
 
@@ -354,3 +355,34 @@ def convert_dir(input_dir: PathLike, output_dir: PathLike, *, skip_invalid: bool
             if split not in files and finals[split].exists():
                 outputs.remove(finals[split])
     return stats
+
+
+def verify_checksums(sums: Path, data_dir: Path, *, only: Optional[str] = None) -> int:
+    """Check the sha256 of the data files of `sums` ('sha256  path' lines, as
+    `sha256sum` writes them, '*path' in its binary mode) that are present;
+    returns how many matched. A file with no checksum line is an error."""
+    input_file(sums, "not a checksum file")
+    checked = lines = 0
+    for line_no, line in enumerate(read_text(sums).splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(maxsplit=1)
+        digest = parts[0].lower()
+        if len(parts) != 2 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise DynCleanError(f"{sums}: line {line_no}: expected 'sha256  path' (64 hex digits, then the path)")
+        lines += 1
+        rel = parts[1][1:] if parts[1].startswith("*") else parts[1]
+        if only and not rel.startswith(f"{only}/"):
+            continue
+        path = data_dir / rel
+        if not path.exists():
+            msg.info(f"{path}: not present")
+            continue
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != digest:
+            raise DynCleanError(f"{path}: sha256 {actual} does not match {digest} ({sums}, line {line_no})")
+        checked += 1
+    if not lines:
+        raise DynCleanError(f"{sums}: no checksum lines ('sha256  path')")
+    msg.good(f"{checked} files match their sha256")
+    return checked

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 
-from .util import DynCleanError, PathLike, write_json
+from spacy_dynclean.util import DynCleanError, PathLike, write_json
 
 TMP_SUFFIX = ".dynclean-tmp"
 

@@ -7,8 +7,8 @@ import numpy
 from spacy.vocab import Vocab
 
 from spacy_dynclean.convert import read_records, records_to_docs, write_docbin
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.samples import SampleIndex, candidate_row, select_threshold_samples
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.recording.samples import SampleIndex, candidate_row, select_threshold_samples
 
 RECORDS = [
     # "The" is a spurious MISC (false positive); "Berlin" is missed (false negative)

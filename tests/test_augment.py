@@ -6,7 +6,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
-from spacy_dynclean.augment import create_masks_as_negatives, mask_negatives
+from spacy_dynclean.legacy import create_masks_as_negatives, mask_negatives
 from spacy_dynclean.util import DynCleanError
 
 LABELS = ["LOC", "PER"]

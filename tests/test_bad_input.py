@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from spacy_dynclean.cli import app
 from spacy_dynclean.convert import write_docbin
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.heldout import FormEvidence
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.evidence.heldout import FormEvidence
 
 from .helpers import GOLD, RECORDS, docs_of, make_dynamics
 
@@ -241,7 +241,7 @@ def test_train_output_onto_an_input(box):
 
 
 def test_train_callback_checks_the_folder_at_once(box):
-    from spacy_dynclean.callbacks import create_record_dynamics
+    from spacy_dynclean.recording.callbacks import create_record_dynamics
     from spacy_dynclean.util import DynCleanError
 
     with pytest.raises(DynCleanError, match="metrics.json: is a file"):
@@ -351,7 +351,7 @@ def test_clean_corpus_of_other_docs(box):
 
 
 def test_clean_leaves_no_temporary_file_when_the_strategy_fails(box, monkeypatch):
-    from spacy_dynclean import strategies
+    from spacy_dynclean.cleaning import strategies
 
     def broken(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

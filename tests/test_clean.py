@@ -10,9 +10,10 @@ import pytest
 import srsly
 from spacy.tokens import DocBin
 
-from spacy_dynclean.clean import CONFIG_DIR, default_config, load_clean_config, run_clean
+from spacy_dynclean.cleaning.config import CONFIG_DIR, default_config, load_clean_config
+from spacy_dynclean.cleaning.run import run_clean
 from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.dynamics import Dynamics
+from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import RECORDED, overrides, write_setup
@@ -167,7 +168,7 @@ def test_missing_evidence_names_the_detector(tmp_path):
 USER_DETECTOR = '''
 import numpy
 from spacy.util import registry
-from spacy_dynclean.detectors import Suspicion
+from spacy_dynclean.cleaning.contract import Suspicion
 
 @registry.misc("my_tests.capital_the.v1")
 def capital_the(word: str = "The"):

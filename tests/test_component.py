@@ -7,9 +7,9 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from spacy_dynclean import Dynamics, DynCleanError
-from spacy_dynclean.callbacks import RecordDynamics, finish_recording
+from spacy_dynclean.recording.callbacks import RecordDynamics, finish_recording
 from spacy_dynclean.convert import read_records, records_to_docs
-from spacy_dynclean.samples import n_candidates
+from spacy_dynclean.recording.samples import n_candidates
 
 from .conftest import TRAIN_RECORDS
 

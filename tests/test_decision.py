@@ -1,10 +1,11 @@
 import numpy
 import pytest
 
-from spacy_dynclean.decision import Flags, combine, decision, volume_warnings
-from spacy_dynclean.detectors import Suspicion
-from spacy_dynclean.evidence import Evidence
-from spacy_dynclean.strategies import clean_docs, remove_strategy
+from spacy_dynclean.cleaning.contract import Flags
+from spacy_dynclean.cleaning.decision import combine, decision, volume_warnings
+from spacy_dynclean.cleaning.contract import Suspicion
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.cleaning.strategies import clean_docs, remove_strategy
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import RECORDS, docs_of, make_dynamics
@@ -67,13 +68,13 @@ def test_label_majority_warning_and_cap(tmp_path):
 def test_volume_warnings_for_many_negatives_and_dropped_docs(tmp_path):
     ev = evidence_of(tmp_path, low=[(0, 7, 8)])  # one negative of many
     flags = decide(ev, {"aum": low_suspicion(ev.samples)})
-    _, stats = clean_docs(ev.docs, ev.samples, flags)
+    stats = clean_docs(ev.docs, ev.samples, flags).stats
     assert volume_warnings(ev.samples, flags, stats.docs_in, stats.docs_dropped) == []
     # all 3 spans of "Hello world" and "left" of "Bob Smith left": 4 of the 26 negatives (over 10%),
     # and one doc in three goes
     ev = evidence_of(tmp_path, low=[(1, 0, 1), (1, 1, 2), (1, 0, 2), (2, 2, 3)])
     flags = decide(ev, {"aum": low_suspicion(ev.samples)})
-    _, stats = clean_docs(ev.docs, ev.samples, flags)
+    stats = clean_docs(ev.docs, ev.samples, flags).stats
     warnings = volume_warnings(ev.samples, flags, stats.docs_in, stats.docs_dropped)
     assert len(warnings) == 2
     assert warnings[0].startswith("4 of ") and "negatives flagged" in warnings[0]
@@ -103,7 +104,7 @@ def test_flags_never_touch_threshold_samples(tmp_path):
 
 
 def test_hand_off_replaces_an_abstaining_detector(tmp_path):
-    from spacy_dynclean.decision import decision_v2
+    from spacy_dynclean.cleaning.decision import decision_v2
 
     ev = evidence_of(tmp_path, low=[(0, 0, 1), (0, 7, 8)])  # "The" MISC (positive), "Berlin" (negative)
     learned = low_suspicion(ev.samples)

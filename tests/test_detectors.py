@@ -1,15 +1,16 @@
 import numpy
 import pytest
 
-from spacy_dynclean.clean import run_clean
+from spacy_dynclean.cleaning.run import run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
-from spacy_dynclean.detectors import (
-    Suspicion, aum_detector, loose_edge_trim, name_structure, name_structure_suspicion, name_structure_v2,
-    name_structure_v3,
-    out_of_fold_suspicion, per_form_suspicion,
-)
-from spacy_dynclean.evidence import Evidence
-from spacy_dynclean.folds import FoldPredictions
+from spacy_dynclean.cleaning.contract import Suspicion
+from spacy_dynclean.cleaning.detectors.aum import aum_detector
+from spacy_dynclean.cleaning.detectors.name_structure import loose_edge_trim, name_structure_suspicion, name_structure_v3
+from spacy_dynclean.cleaning.detectors.out_of_fold import out_of_fold_suspicion
+from spacy_dynclean.cleaning.detectors.per_form import per_form_suspicion
+from spacy_dynclean.legacy import name_structure, name_structure_v2
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.evidence.folds import FoldPredictions
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import docs_of

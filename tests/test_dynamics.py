@@ -1,7 +1,7 @@
 import numpy
 import pytest
 
-from spacy_dynclean.dynamics import Dynamics, margins_from_probs
+from spacy_dynclean.recording.dynamics import Dynamics, margins_from_probs
 from spacy_dynclean.util import DynCleanError
 
 

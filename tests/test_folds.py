@@ -1,7 +1,7 @@
 import numpy
 import pytest
 
-from spacy_dynclean.folds import FoldPredictions, assign_folds, form_groups
+from spacy_dynclean.evidence.folds import FoldPredictions, assign_folds, form_groups
 from spacy_dynclean.util import DynCleanError
 
 from .test_detectors import CASED

@@ -5,10 +5,12 @@ import sys
 import pytest
 import spacy
 
-from spacy_dynclean.clean import default_config, run_clean
+from spacy_dynclean.cleaning.config import default_config
+from spacy_dynclean.cleaning.run import run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
-from spacy_dynclean.detectors import heldout_forms, heldout_forms_v2
-from spacy_dynclean.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout, text_matcher
+from spacy_dynclean.cleaning.detectors.heldout_forms import heldout_forms_v2
+from spacy_dynclean.legacy import heldout_forms
+from spacy_dynclean.evidence.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout, text_matcher
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import RECORDS, docs_of, make_dynamics, overrides, write_setup

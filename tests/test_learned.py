@@ -4,15 +4,15 @@ import math
 import numpy
 import pytest
 
-from spacy_dynclean.clean import run_clean
+from spacy_dynclean.cleaning.run import run_clean
 from spacy_dynclean.convert import read_docbin, write_docbin
-from spacy_dynclean.decision import decision
-from spacy_dynclean.detectors import Suspicion
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.evidence import Evidence
-from spacy_dynclean.learned import entity_probability, learned_negatives
-from spacy_dynclean.samples import SampleIndex, candidate_row
-from spacy_dynclean.strategies import correct_strategy
+from spacy_dynclean.cleaning.decision import decision
+from spacy_dynclean.cleaning.contract import Suspicion
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.cleaning.detectors.learned import entity_probability, learned_negatives
+from spacy_dynclean.recording.samples import SampleIndex, candidate_row
+from spacy_dynclean.cleaning.strategies import correct_strategy
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import LABELS, MAXLEN, RECORDS, docs_of
@@ -96,14 +96,15 @@ def test_suggests_the_stable_prediction_and_the_strategy_adds_it(tmp_path):
     s = learned_negatives(suggest=True, per_form=False)(ev)
     assert len(s.proposals) == 1 and int(s.proposals.label[0]) == loc and int(s.proposals.row[0]) == -1
     flags = decision(correct_strategy(), positives=[], negatives=["learned"]).flag(ev, {"learned": s})
-    cleaned, stats = correct_strategy()(ev, flags, {"learned": s})
+    result = correct_strategy()(ev, flags, {"learned": s})
+    cleaned, stats = result.docs, result.stats
     berlin = next(d for d in cleaned if "Berlin" in d.text)
     assert ("Berlin", "LOC") in [(e.text, e.label_) for e in berlin.ents]
     assert stats.changes == {"negatives_added": 1}
     # without a suggestion the span is masked: its token is missing, not O
     s = learned_negatives(suggest=False, per_form=False)(ev)
-    cleaned, _ = correct_strategy()(ev, decision(correct_strategy(), positives=[], negatives=["learned"]).flag(
-        ev, {"learned": s}), {"learned": s})
+    cleaned = correct_strategy()(ev, decision(correct_strategy(), positives=[], negatives=["learned"]).flag(
+        ev, {"learned": s}), {"learned": s}).docs
     berlin = next(d for d in cleaned if "Berlin" in d.text)
     assert berlin[7].ent_iob_ == "" and [(x.start, x.end) for x in berlin.spans["dynclean_ignored"]] == [(7, 8)]
 

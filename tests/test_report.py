@@ -4,9 +4,9 @@ import numpy
 from typer.testing import CliRunner
 
 from spacy_dynclean.cli import app
-from spacy_dynclean.clean import run_clean
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.report import markdown_summary
+from spacy_dynclean.cleaning.run import run_clean
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.cleaning.report import markdown_summary
 
 from .helpers import overrides, write_setup
 
@@ -46,7 +46,7 @@ def test_data_map_axes(tmp_path, monkeypatch):
         return real(self, x, y, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.axes.Axes, "scatter", spy)
-    from spacy_dynclean.report import plot_dynamics
+    from spacy_dynclean.evaluation.plots import plot_dynamics
 
     flagged_row = int(numpy.nonzero(dyn.margins[:, 0] < 0)[0][0])
     plot_dynamics(dyn, tmp_path / "a.png", tmp_path / "m.png",

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from spacy_dynclean.convert import read_docbin, write_docbin
-from spacy_dynclean.review import apply_review, run_review
+from spacy_dynclean.review.run import apply_review, run_review
 from spacy_dynclean.util import DynCleanError
 
 from .helpers import docs_of

@@ -5,7 +5,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from spacy_dynclean.convert import read_records, records_to_docs
-from spacy_dynclean.samples import (
+from spacy_dynclean.recording.samples import (
     FLAG_POSITIVE,
     FLAG_THRESHOLD,
     SampleIndex,

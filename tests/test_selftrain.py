@@ -2,9 +2,9 @@ import json
 
 import spacy
 
-from spacy_dynclean.clean import run_clean
+from spacy_dynclean.cleaning.run import run_clean
 from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.selftrain import fill_docs, masked_regions, run_fill
+from spacy_dynclean.cleaning.selftrain import fill_docs, masked_regions, run_fill
 
 from .test_detectors import cased_evidence
 

@@ -1,6 +1,6 @@
 import pytest
 
-from spacy_dynclean.structure import (
+from spacy_dynclean.evidence.structure import (
     CasingStats, CollocationStats, extend, free_runs, has_case_information, is_title_case, name_mask, prob_majority,
 )
 

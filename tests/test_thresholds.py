@@ -1,8 +1,8 @@
 import numpy
 import pytest
 
-from spacy_dynclean.dynamics import Dynamics
-from spacy_dynclean.thresholds import (
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.evidence.thresholds import (
     from_fraction,
     from_mixture,
     from_threshold_samples,
@@ -90,7 +90,7 @@ def test_fraction_flags_exactly_the_lowest():
 
 
 def test_auto_k_is_the_end_of_early_learning():
-    from spacy_dynclean.scores import auto_k, resolve_k
+    from spacy_dynclean.evidence.scores import auto_k, resolve_k
 
     # 4 positives (flag 1) and a negative; positives fit: epoch 1: 1/4, epoch 2: 2/4, epoch 3: 4/4
     margins = [[1, 1, 1], [-1, 1, 1], [-1, -1, 1], [-1, -1, 1], [5, 5, 5]]

@@ -10,7 +10,7 @@ import srsly
 
 from spacy_dynclean import Dynamics
 from spacy_dynclean.convert import convert, read_docbin
-from spacy_dynclean.samples import n_candidates
+from spacy_dynclean.recording.samples import n_candidates
 
 ROOT = Path(__file__).parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -109,8 +109,8 @@ def test_folds_command_on_webpage(tmp_path, webpage_dir):
            "--training.max_epochs", "1", "--training.eval_frequency", "1000"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    from spacy_dynclean.detectors import out_of_fold
-    from spacy_dynclean.evidence import Evidence
+    from spacy_dynclean.cleaning.detectors.out_of_fold import out_of_fold
+    from spacy_dynclean.evidence.bundle import Evidence
 
     ev = Evidence.load({"corpus": str(tmp_path / "train-ds.spacy"), "folds": str(tmp_path / "folds")})
     assert (ev.folds.count > 0).all()  # every span of every doc was predicted out of fold

@@ -1,0 +1,1 @@
+"""The registered detectors, one module per family."""

@@ -1,0 +1,226 @@
+"""The structure of the text (gold-free): partial matches, common words and
+unlabelled names, read from how the corpus capitalizes its words (see
+`evidence.structure`)."""
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.util import registry
+
+from spacy_dynclean.cleaning.contract import Detector, Proposals, Suspicion, check_range
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.evidence.structure import (CasingStats, CollocationStats, extend, free_runs,
+                                               has_case_information, is_title_case, name_mask)
+from spacy_dynclean.recording.samples import candidate_row, gold_spans
+
+def corpus_labels(evidence: Evidence) -> Dict[str, int]:
+    """The majority distant label column of each entity text in the corpus
+    (over the occurrences that carry a label: distant labels miss a text in
+    many of its occurrences, and where they label it, the label is the
+    evidence)."""
+    samples = evidence.samples
+
+    def make() -> Dict[str, int]:
+        docs = evidence.docs_by_position()
+        votes: Dict[str, Counter] = {}
+        for row in numpy.nonzero(samples.positive & ~samples.threshold)[0]:
+            text = docs[int(samples.doc[row])][int(samples.start[row]): int(samples.end[row])].text
+            votes.setdefault(text, Counter())[int(samples.label[row])] += 1
+        return {text: c.most_common(1)[0][0] for text, c in votes.items()}
+
+    return evidence.cached("corpus_labels", make)
+
+
+def labelled_extension(doc: Any, start: int, end: int, blocked: List[bool], labels_of: Dict[str, int],
+                       max_len: int) -> tuple:
+    """The longest span around [start, end) that adds only capitalized words no
+    other entity holds and whose text the corpus labels as an entity
+    elsewhere; (start, end) when there is none."""
+    words = [t.text for t in doc]
+
+    def ok(i: int) -> bool:
+        return words[i][:1].isupper() and not blocked[i]
+
+    lefts = [start]
+    while lefts[-1] > 0 and ok(lefts[-1] - 1) and end - lefts[-1] < max_len:
+        lefts.append(lefts[-1] - 1)
+    rights = [end]
+    while rights[-1] < len(words) and ok(rights[-1]) and rights[-1] - start < max_len:
+        rights.append(rights[-1] + 1)
+    best = (start, end)
+    for left in lefts:
+        for right in rights:
+            if (left, right) != (start, end) and right - left <= max_len and doc[left:right].text in labels_of \
+                    and right - left > best[1] - best[0]:
+                best = (left, right)
+    return best
+
+
+def loose_edge_trim(words: Sequence[str]) -> Tuple[int, int]:
+    """(left, right) counts of words to trim from the edges of an entity: a
+    name neither starts nor ends with a lower-case word ("European Union and",
+    "Banco de") or ends with a possessive clitic ("News Corp 's"); (0, 0)
+    when nothing is loose or nothing would remain. (Punctuation is no cue:
+    a quoted title keeps its quotes.)"""
+    def loose(w: str, left: bool) -> bool:
+        return (w[:1].isalpha() and w.islower()) or (not left and w in ("'s", "'"))
+
+    left, right = 0, len(words)
+    while left < right and loose(words[left], True):
+        left += 1
+    while right > left and loose(words[right - 1], False):
+        right -= 1
+    if left == right:
+        return 0, 0
+    return left, len(words) - right
+
+
+@dataclass
+class Marks:
+    """The flags, scores, suggested spans and counts a detector builds up."""
+
+    positive: numpy.ndarray
+    negative: numpy.ndarray
+    score: numpy.ndarray
+    proposals: List[tuple] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def empty(cls, n: int) -> "Marks":
+        return cls(numpy.zeros(n, dtype=bool), numpy.zeros(n, dtype=bool), numpy.full(n, numpy.nan, "float32"))
+
+
+@dataclass
+class StructureJudge:
+    """The corpus-wide statistics and settings that judge one sentence."""
+
+    evidence: Evidence
+    common: Any
+    pairs: Optional[CollocationStats]
+    labels_of: Dict[str, int]
+    positives: bool
+    negatives: bool
+    edges: bool
+    title_case: bool
+
+    def entity(self, doc: Any, words: List[str], row: int, is_name: List[bool], others: List[bool]
+               ) -> Optional[Tuple[str, Tuple[int, int, int]]]:
+        """(kind, suggested span and label) of a suspect distant entity, or None."""
+        samples, max_len = self.evidence.samples, self.evidence.max_span_length
+        s, e = int(samples.start[row]), int(samples.end[row])
+        start, end = extend(s, e, is_name, others)
+        alpha = [w for w in words[s:e] if w[:1].isalpha()]
+        if (start, end) == (s, e) or end - start > max_len:
+            # a longer span of capitalized words around it that the corpus labels elsewhere
+            # ("New York" LOC around "York" PER, though "new" is a common word)
+            start, end = labelled_extension(doc, s, e, others, self.labels_of, max_len)
+        if (start, end) != (s, e):
+            return "partial_matches", (start, end, self.labels_of.get(doc[start:end].text, -1))
+        if alpha and all(w in self.common for w in alpha):
+            return "common_words", (s, e, len(samples.labels))
+        if self.edges and e - s > 1 and (trim := loose_edge_trim(words[s:e])) != (0, 0):
+            return "loose_edges", (s + trim[0], e - trim[1], int(samples.label[row]))
+        return None
+
+    def sentence(self, p: int, doc: Any, words: List[str], rows: List[int], marks: Marks) -> None:
+        """Judge the distant entities `rows` of sentence `p` and its unlabelled name runs."""
+        informative = has_case_information(words)
+        if not informative and not (self.title_case and is_title_case(words)):
+            return  # a capital says nothing here
+        evidence, samples = self.evidence, self.evidence.samples
+        is_name = name_mask(words, self.common, self.pairs, title_case=self.title_case)
+        covered = [False] * len(words)
+        for ent in gold_spans(doc, samples.spans_key):  # entities too long to be samples block too
+            for t in range(ent.start, ent.end):
+                covered[t] = True
+        for row in rows if self.positives else []:
+            marks.score[row] = 0.0  # judged: a sentence with case information
+            s, e = int(samples.start[row]), int(samples.end[row])
+            verdict = self.entity(doc, words, row, is_name, [c and not s <= t < e for t, c in enumerate(covered)])
+            if verdict is None:
+                continue
+            kind, suggestion = verdict
+            marks.positive[row], marks.score[row] = True, 1.0
+            marks.proposals.append((row, p, *suggestion, 1.0))
+            marks.counts[kind] += 1
+            if kind == "partial_matches" and self.negatives and informative:  # the whole run is missed too
+                run_row = evidence.row_of(p, suggestion[0], suggestion[1])
+                marks.negative[run_row], marks.score[run_row] = True, 1.0
+        for start, end in free_runs(is_name, covered) if self.negatives and informative else []:
+            row = evidence.row_of(p, start, end)
+            if row >= 0 and samples.candidates[row] and not samples.positive[row]:
+                marks.negative[row], marks.score[row] = True, 1.0
+                marks.proposals.append((-1, p, start, end, self.labels_of.get(doc[start:end].text, -1), 1.0))
+                marks.counts["unlabelled_names"] += 1
+
+
+def names_capitalized(evidence: Evidence, words_of: List[List[str]]) -> bool:
+    """Whether most distant entities start with a capital: whether this corpus marks names by case at all."""
+    samples = evidence.samples
+    starts = [words_of[int(samples.doc[r])][int(samples.start[r])] for r in numpy.nonzero(samples.positive)[0]]
+    starts = [w for w in starts if w[:1].isalpha()]
+    return bool(starts) and sum(w[:1].isupper() for w in starts) > len(starts) / 2
+
+
+def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, positives: bool = True,
+                             negatives: bool = True, edges: bool = False,
+                             collocations: bool = False, title_case: bool = False) -> Suspicion:
+    """Partial matches, common words and unlabelled names, from the casing of
+    the corpus (see `evidence.structure`). Suggests the whole name run for a
+    partial match and the run for an unlabelled name (typed by the corpus's
+    majority distant label of that text, where it has one; else -1), and
+    non-entity for a common word. With `edges`, a multi-word entity with
+    loose edges (`loose_edge_trim`) is flagged too, suggesting the trimmed
+    span with the same label; with `collocations`, a common word the corpus
+    capitalizes beside a name is part of it (`CollocationStats`); with
+    `title_case`, the entities of sentences in title case are judged too, by
+    the common words alone (their unlabelled runs are not: a heading's
+    capitalized words are not names for that)."""
+    samples = evidence.samples
+    docs = evidence.docs_by_position()
+    words_of = [[t.text for t in doc] for doc in docs]
+    marks = Marks.empty(len(samples))
+    if not names_capitalized(evidence, words_of):
+        return Suspicion(marks.positive, marks.negative, marks.score,
+                         details={"confidence": confidence, "names_capitalized": False},
+                         warnings=["most distant entities do not start with a capital: this corpus does not mark "
+                                   "names by case, so the name structure flags nothing"], abstained=True)
+    stats = evidence.cached("casing", lambda: CasingStats.from_sentences(words_of))
+    pairs = evidence.cached("collocations", lambda: CollocationStats.from_sentences(words_of)) \
+        if collocations else None
+    judge = StructureJudge(evidence, stats.common_words(confidence), pairs, corpus_labels(evidence),
+                           positives, negatives, edges, title_case)
+    by_doc: Dict[int, List[int]] = {}
+    for row in numpy.nonzero(samples.positive & samples.candidates)[0]:
+        by_doc.setdefault(int(samples.doc[row]), []).append(int(row))
+    for p, words in enumerate(words_of):
+        judge.sentence(p, docs[p], words, by_doc.get(p, []), marks)
+    warnings = []
+    if stats.sentences_with_case < stats.sentences / 2:
+        warnings.append(f"only {stats.sentences_with_case:,} of {stats.sentences:,} sentences carry case "
+                        "information: the name structure says little about this corpus")
+    return Suspicion(
+        positive=marks.positive, negative=marks.negative, score=marks.score,
+        proposals=Proposals.from_rows(marks.proposals),
+        details={"confidence": confidence, **marks.counts, "sentences": stats.sentences,
+                 "sentences_with_case_information": stats.sentences_with_case},
+        warnings=warnings,
+    )
+
+
+@registry.misc("spacy-dynclean.name_structure.v3")
+def name_structure_v3(confidence: float = 0.9, positives: bool = True, negatives: bool = True,
+                      edges: bool = True, collocations: bool = True, title_case: bool = True) -> Detector:
+    """As v2, and with `title_case` also judges the distant entities of
+    sentences in title case (result lists, team sheets, headings), where the
+    capitals say nothing but the corpus's common words still tell the names:
+    "Dmitry" PER in "-- Dmitry Solovyov , Moscow Newsroom" is a partial match.
+    Unlabelled runs there are not flagged. With `title_case` off, v2 exactly."""
+    check_range("confidence", confidence, 0.5, 1)
+    return partial(name_structure_suspicion, confidence=confidence, positives=bool(positives),
+                   negatives=bool(negatives), edges=bool(edges), collocations=bool(collocations),
+                   title_case=bool(title_case))
+
+

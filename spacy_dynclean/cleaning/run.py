@@ -1,0 +1,219 @@
+"""The cleaning run: the one object every command that cleans goes through.
+
+    cleaning = Cleaning.from_config("goldfree", {"paths.corpus": "train.spacy"})
+    cleaning.detect()      # every detector the decision reads
+    cleaning.decide()      # the decision's flags
+    cleaning.apply()       # the decision's strategy: the corrected docs
+    cleaning.write("train-cleaned.spacy")
+
+`clean` runs all of it; `review` stops after `decide` and groups the flags
+for a person; `apply-review` passes the reviewer's decisions to `apply` as
+one more suspicion, which the decision's own strategy honours first; the
+one-run training callback hands `load` the evidence it holds in memory.
+"""
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from thinc.api import Config
+from wasabi import msg
+
+from spacy_dynclean.cleaning.config import Resolved, load_clean_config, resolve_clean_config
+from spacy_dynclean.cleaning.contract import Cleaned, Detector, Flags, Suspicion
+from spacy_dynclean.cleaning.decision import Decision, volume_warnings
+from spacy_dynclean.cleaning.report import decision_row, detector_rows, jsonable, label_rows, markdown_summary
+from spacy_dynclean.convert import write_docbin
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.outputs import Outputs, os_error
+from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
+
+
+def run_detectors(evidence: Evidence, detectors: Dict[str, Detector], names: List[str]) -> Dict[str, Suspicion]:
+    """Call each detector the decision reads; errors name its section."""
+    out: Dict[str, Suspicion] = {}
+    n = len(evidence.samples)
+    for name in names:
+        if name not in detectors:
+            continue  # the decision names it: Decision.flag says so
+        start = time.time()
+        try:
+            suspicion = detectors[name](evidence)
+            Suspicion.check(suspicion, n)
+        except DynCleanError as e:
+            text = str(e)
+            raise DynCleanError(text if text.startswith("[") else f"[detectors.{name}] {text}") from None
+        msg.info(f"detectors.{name}: {int(suspicion.positive.sum()):,} positives and "
+                 f"{int(suspicion.negative.sum()):,} negatives flagged ({time.time() - start:.1f}s)")
+        out[name] = suspicion
+    return out
+
+
+@dataclass
+class CleanFiles:
+    """The files a cleaning writes: the corpus, the JSON report (default
+    OUTPUT.report.json), its Markdown twin and the resolved config."""
+
+    corpus: Path
+    report: Path
+    summary: Path
+    config: Path
+
+    @classmethod
+    def of(cls, output: PathLike, report_path: Optional[PathLike] = None) -> "CleanFiles":
+        output = Path(output)
+        report = Path(report_path) if report_path else output.with_suffix(".report.json")
+        return cls(output, report, report.with_suffix(".md"), output.with_suffix(".cfg"))
+
+    @property
+    def all(self) -> List[Path]:
+        return [self.corpus, self.report, self.summary, self.config]
+
+
+@dataclass
+class Cleaning:
+    """One cleaning: the resolved config and what each stage found."""
+
+    resolved: Resolved
+    source: str
+    overrides: Dict[str, Any]
+    inputs: List[Any]
+    evidence: Optional[Evidence] = None
+    suspicions: Dict[str, Suspicion] = field(default_factory=dict)
+    flags: Optional[Flags] = None
+    cleaned: Optional[Cleaned] = None
+    started: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_config(cls, config: Union[PathLike, Config, str], overrides: Optional[Dict[str, Any]] = None, *,
+                    code_path: Optional[PathLike] = None) -> "Cleaning":
+        """A cleaning config (a path, a `Config` or a preset name) with
+        `--section.key` style `overrides`, resolved; nothing read yet."""
+        overrides = dict(overrides or {})
+        resolved = resolve_clean_config(load_clean_config(config, overrides))
+        is_file = not isinstance(config, Config) and Path(str(config)).exists()
+        inputs = resolved.inputs + ([config] if is_file else []) + ([code_path] if code_path else [])
+        return cls(resolved, "<Config>" if isinstance(config, Config) else str(config), overrides, inputs)
+
+    @property
+    def decision(self) -> Decision:
+        return self.resolved.decision
+
+    def load(self, evidence: Optional[Evidence] = None) -> Evidence:
+        """The evidence the config's `[paths]` name, or `evidence` already in memory."""
+        if evidence is None:
+            settings = self.resolved.evidence
+            evidence = Evidence.load(
+                self.resolved.paths, max_span_length=int(settings.get("max_span_length", 8)),
+                spans_key=str(settings.get("spans_key", DEFAULT_SPANS_KEY)),
+                ignore_key=str(settings.get("ignore_key", DEFAULT_IGNORE_KEY)),
+            )
+            msg.info(f"Loaded {len(evidence.docs):,} docs and {len(evidence.samples):,} samples x "
+                     f"{evidence.samples.n_epochs} epochs ({time.time() - self.started:.1f}s)")
+        self.evidence = evidence
+        return evidence
+
+    def detect(self) -> Dict[str, Suspicion]:
+        """Run every detector the decision reads (loading the evidence first if needed)."""
+        evidence = self.evidence if self.evidence is not None else self.load()
+        self.suspicions = run_detectors(evidence, self.resolved.detectors, self.decision.detectors)
+        return self.suspicions
+
+    def decide(self) -> Flags:
+        """The decision's flags over the detectors' suspicions."""
+        if self.evidence is None:
+            self.detect()
+        assert self.evidence is not None
+        flags = self.decision.flag(self.evidence, self.suspicions)
+        for name, suspicion in self.suspicions.items():
+            flags.warnings += [f"detectors.{name}: {w}" for w in suspicion.warnings]
+        msg.info(f"Decided: {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "
+                 f"flagged ({time.time() - self.started:.1f}s)")
+        self.flags = flags
+        return flags
+
+    def apply(self, reviewed: Optional[Suspicion] = None) -> Cleaned:
+        """The decision's strategy applied to copies of the docs; `reviewed`:
+        a reviewer's decisions, which the strategy honours first."""
+        flags = self.flags if self.flags is not None else self.decide()
+        assert self.evidence is not None
+        strategy = self.decision.strategy
+        try:
+            if reviewed is None:
+                cleaned = strategy(self.evidence, flags, self.suspicions)
+            elif "reviewed" in inspect.signature(strategy).parameters:
+                cleaned = strategy(self.evidence, flags, self.suspicions, reviewed=reviewed)
+            else:
+                raise DynCleanError("this strategy takes no reviewed decisions (no `reviewed` argument)")
+        except DynCleanError as e:
+            text = str(e)
+            raise DynCleanError(text if text.startswith("[") else f"[decision.strategy] {text}") from None
+        if isinstance(cleaned, tuple):  # a user's strategy may return (docs, stats)
+            cleaned = Cleaned(*cleaned)
+        stats = cleaned.stats
+        flags.warnings += volume_warnings(
+            self.evidence.samples, flags, stats.docs_in, stats.docs_dropped,
+            max_negative_share=self.decision.max_negative_share, max_dropped_share=self.decision.max_dropped_share)
+        if not cleaned.docs:
+            raise DynCleanError("cleaning would drop every doc: nothing written")
+        self.cleaned = cleaned
+        return cleaned
+
+    def report(self, output: PathLike) -> Dict[str, Any]:
+        """The JSON report of a cleaning that wrote `output`."""
+        evidence, flags, cleaned = self.evidence, self.flags, self.cleaned
+        assert evidence is not None and flags is not None and cleaned is not None
+        samples = evidence.samples
+        real = ~samples.threshold
+        return {
+            "input": str(evidence.corpus), "output": str(output), "config": self.source,
+            "overrides": jsonable(self.overrides), "paths": evidence.paths,
+            "samples": int(real.sum()), "positives": int((samples.positive & real).sum()),
+            "negatives": int((~samples.positive & real).sum()), "epochs_recorded": samples.n_epochs,
+            "threshold_samples": int(evidence.threshold.threshold.sum()) if evidence.threshold is not None else 0,
+            "detectors": detector_rows(evidence, self.suspicions), "decision": decision_row(self.decision, flags),
+            "flagged_positives": int(flags.positive.sum()), "flagged_negatives": int(flags.negative.sum()),
+            "protected_negatives": flags.protected_negatives, "per_label": label_rows(evidence, flags),
+            "strategy": cleaned.stats.strategy, **jsonable(cleaned.stats),
+            "entities_too_long": int(samples.meta.get("gold_spans_too_long", 0)), "warnings": flags.warnings,
+            "flagged_rows": {"positives": flags.positive.nonzero()[0].tolist(),
+                             "negatives": flags.negative.nonzero()[0].tolist()},
+            "resolved_config": self.resolved.text, "seconds": round(time.time() - self.started, 2),
+        }
+
+    def write(self, outputs: Outputs, files: CleanFiles) -> Dict[str, Any]:
+        """Write the corrected corpus, its report (JSON and Markdown) and the
+        resolved config into the transaction `outputs`; returns the report."""
+        assert self.cleaned is not None
+        report = self.report(files.corpus)
+        try:
+            write_docbin(self.cleaned.docs, outputs.path(files.corpus))
+            write_json(outputs.path(files.report), report)
+            outputs.path(files.summary).write_text(markdown_summary(report), encoding="utf8")
+            outputs.path(files.config).write_text(self.resolved.text, encoding="utf8")
+        except OSError as e:
+            raise os_error(files.corpus.parent, e) from None
+        return report
+
+
+def run_clean(
+    config: Union[PathLike, Config, str], output: PathLike, *, overrides: Optional[Dict[str, Any]] = None,
+    report_path: Optional[PathLike] = None, code_path: Optional[PathLike] = None,
+) -> Dict[str, Any]:
+    """`clean`: write the cleaned DocBin `output`, its report (JSON and
+    Markdown) and the resolved config together; nothing is written when
+    anything is wrong. Returns the report."""
+    cleaning = Cleaning.from_config(config, overrides, code_path=code_path)
+    files = CleanFiles.of(output, report_path)
+    with Outputs(files.all, cleaning.inputs) as outputs:
+        cleaning.apply()
+        report = cleaning.write(outputs, files)
+        outputs.commit()
+    stats = cleaning.cleaned.stats if cleaning.cleaned is not None else None
+    assert stats is not None and cleaning.flags is not None
+    msg.good(f"Wrote {stats.docs_out:,} docs to {files.corpus} ({stats.docs_dropped} dropped); report: "
+             f"{files.report}, {files.summary}; config: {files.config} ({time.time() - cleaning.started:.1f}s)")
+    for w in cleaning.flags.warnings:
+        msg.warn(w)
+    return report

@@ -1,0 +1,139 @@
+"""Training hooks that record dynamics inside `spacy train`.
+
+`[training.before_update]` learns epoch boundaries (it runs before every step
+with the epoch number); the logger wrapper's `finalize` closes the last epoch,
+which no `before_update` call follows.
+"""
+import sys
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+
+from spacy.language import Language
+from spacy.util import registry
+from wasabi import msg
+
+from spacy_dynclean.recording.component import DynCleanNER
+from spacy_dynclean.util import DynCleanError
+
+LOGGER_NAME = "spacy-dynclean.DynamicsLogger.v1"
+
+
+def recording_pipes(nlp: Language) -> List[DynCleanNER]:
+    return [pipe for _, pipe in nlp.pipeline if isinstance(pipe, DynCleanNER)]
+
+
+def close_epoch(nlp: Language, pipe: DynCleanNER) -> None:
+    """Finish the recorder's current epoch: run the eval pass in "epoch" mode,
+    then store and write the column."""
+    rec = pipe.recorder
+    if rec is None or rec.current_epoch is None:
+        return
+    if rec.mode == "epoch":
+        pipe.record_epoch_pass(nlp)
+    rec.complete_epoch()
+    msg.good(f"{pipe.name}: dynamics of epoch {rec.epochs[-1]} written to {rec.output_dir}")
+
+
+class RecordDynamics:
+    """`before_update` callback: starts recording on every `dynclean_ner`
+    pipe at the first step and closes an epoch when the next one begins."""
+
+    def __init__(self, output_dir: Optional[Path]) -> None:
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.started = False
+
+    def __call__(self, nlp: Language, info: Dict[str, Any]) -> None:
+        if self.output_dir is None:
+            return
+        epoch = int(info["epoch"])
+        if not self.started:
+            self._start(nlp)
+        for pipe in recording_pipes(nlp):
+            rec = pipe.recorder
+            if rec is None:
+                continue
+            if rec.current_epoch is None:
+                rec.start_epoch(epoch)
+            elif epoch != rec.current_epoch:
+                close_epoch(nlp, pipe)
+                rec.start_epoch(epoch)
+            rec.steps_in_epoch += 1
+
+    def _start(self, nlp: Language) -> None:
+        pipes = recording_pipes(nlp)
+        if not pipes:
+            raise DynCleanError("record_dynamics: the pipeline has no dynclean_ner component")
+        logger = nlp.config.get("training", {}).get("logger", {}).get("@loggers")
+        if logger != LOGGER_NAME:
+            msg.warn(
+                f"record_dynamics: [training.logger] is not {LOGGER_NAME}, "
+                "so the last epoch's dynamics will not be written"
+            )
+        for pipe in pipes:
+            assert self.output_dir is not None
+            out = self.output_dir if len(pipes) == 1 else self.output_dir / pipe.name
+            pipe.start_recording(str(out))
+            msg.info(f"{pipe.name}: recording dynamics ({pipe.cfg['dynamics_mode']} mode) "
+                     f"of {len(pipe.index or [])} span samples to {out}")
+        self.started = True
+
+
+def finish_recording(nlp: Language) -> None:
+    """Close the last epoch of every recording pipe. In "update" mode an
+    epoch that stopped part-way (max_steps, patience) is dropped, as not
+    every sample has a margin for it."""
+    for pipe in recording_pipes(nlp):
+        rec = pipe.recorder
+        if rec is None or rec.current_epoch is None or rec.steps_in_epoch == 0:
+            continue
+        if rec.mode == "update" and rec.missing():
+            msg.warn(
+                f"{pipe.name}: epoch {rec.current_epoch} ended part-way "
+                f"({rec.missing()} samples without a margin): not recorded"
+            )
+            rec.discard_epoch()
+        else:
+            close_epoch(nlp, pipe)
+        rec.current_epoch = None
+        pipe.recorder = None
+
+
+@registry.callbacks("spacy-dynclean.record_dynamics.v1")
+def create_record_dynamics(output_dir: Optional[Path] = None) -> Callable[[Language, Dict[str, Any]], None]:
+    """Record dynamics of `dynclean_ner` pipes into `output_dir` (recording
+    is off when it is null). Use from `[training.before_update]` together
+    with the `spacy-dynclean.DynamicsLogger.v1` logger."""
+    if output_dir is not None and Path(output_dir).suffix == ".npz":
+        raise DynCleanError(f"record_dynamics: output_dir {output_dir} must be a directory")
+    if output_dir is not None:
+        from spacy_dynclean.recording.training import check_writable_dir
+
+        check_writable_dir(output_dir, "dynamics folder (record_dynamics.output_dir)")
+    return RecordDynamics(output_dir)
+
+
+def dynamics_logger(inner: Callable) -> Callable:
+    """Wrap a training logger so that its `finalize` also writes the last
+    epoch's dynamics."""
+
+    def setup(nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr) -> Tuple[Callable, Callable]:
+        log_step, inner_finalize = inner(nlp, stdout, stderr)
+
+        def finalize() -> None:
+            try:
+                finish_recording(nlp)
+            finally:
+                inner_finalize()
+
+        return log_step, finalize
+
+    return setup
+
+
+@registry.loggers(LOGGER_NAME)
+def create_dynamics_logger(logger: Optional[Callable] = None) -> Callable:
+    """`[training.logger]` that writes the last epoch's dynamics at the end of
+    training and otherwise logs like `logger` (default: spaCy's console logger)."""
+    if logger is None:
+        logger = registry.loggers.get("spacy.ConsoleLogger.v1")(progress_bar=False)
+    return dynamics_logger(logger)

@@ -1,0 +1,95 @@
+"""Checks made before a training starts, so that a bad path fails at once
+with one line instead of after the first epoch."""
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from wasabi import msg
+
+from spacy_dynclean.outputs import check_outputs
+from spacy_dynclean.util import DynCleanError, PathLike
+
+
+def check_writable_dir(path: PathLike, what: str) -> None:
+    """`path` can be created (or is) a writable folder; nothing is created."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DynCleanError(f"{path}: is a file, but the {what} must be a folder")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise DynCleanError(f"{probe}: is a file, so the {what} {path} cannot be created")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise DynCleanError(f"{probe}: not writable, so the {what} {path} cannot be written (check the permissions)")
+
+
+def check_training_paths(overrides: Dict[str, Any], output: Optional[PathLike]) -> None:
+    """Inputs of a training exist; its outputs (pipeline folder, dynamics
+    folder) are writable and are not, nor lie inside, an input."""
+    inputs = [overrides.get(k) for k in ("paths.train", "paths.dev")]
+    for key in ("paths.train", "paths.dev"):
+        value = overrides.get(key)
+        if value is not None and not Path(str(value)).exists():
+            raise DynCleanError(f"{value}: no such corpus (--{key})")
+        if value is not None and Path(str(value)).is_dir():
+            raise DynCleanError(f"{value}: is a folder, not a DocBin (--{key})")
+    outputs = []
+    if output is not None:
+        check_writable_dir(output, "training output")
+        outputs.append(output)
+    dynamics = overrides.get("paths.dynamics")
+    if dynamics not in (None, ""):
+        check_writable_dir(str(dynamics), "dynamics folder")
+        outputs.append(str(dynamics))
+    check_outputs(outputs, [i for i in inputs if i is not None])
+
+
+def limit_threads(n: int) -> None:
+    """Use `n` CPU threads in this process (BLAS and torch) and its children:
+    same-seed runs reproduce only under the same thread settings."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(n)
+
+
+BACKBONE_CONFIGS = {"cnn": "cnn", "minilm": "minilm"}
+
+
+def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, Dict[str, Any]]:
+    """Config file and overrides for a backbone: `cnn`, `minilm`, or any
+    Hugging Face model name or path (the GPU transformer config)."""
+    if component not in ("dynclean_ner", "ner"):
+        raise DynCleanError(f"--component must be 'dynclean_ner' or 'ner', not {component!r}")
+    stem = BACKBONE_CONFIGS.get(backbone.lower(), "transformer")
+    overrides: Dict[str, Any] = {} if stem != "transformer" else {"paths.transformer": backbone}
+    path = config_dir / f"{stem}{'_ner' if component == 'ner' else ''}.cfg"
+    if not path.exists():
+        raise DynCleanError(f"{path}: no such config (looked up for backbone {backbone!r})")
+    return path, overrides
+
+
+def run_train(backbone: str, output: PathLike, *, component: str = "dynclean_ner", config_dir: PathLike = "configs",
+              gpu_id: int = -1, threads: int = 0, overrides: Optional[Dict[str, Any]] = None) -> None:
+    """`train`: `spacy train` with the config of a backbone and `--section.key` overrides."""
+    from spacy.cli.train import train
+
+    extra = dict(overrides or {})
+    config, overrides = config_for(backbone, component, Path(config_dir))
+    overrides.update(extra)
+    check_training_paths(overrides, output)
+    if threads < 0:
+        raise DynCleanError(f"--threads must be 0 (leave as is) or a positive number, not {threads}")
+    if threads:
+        limit_threads(threads)
+    msg.info(f"Training with {config}")
+    train(config, output, use_gpu=gpu_id, overrides=overrides)

@@ -1,0 +1,145 @@
+"""A reviewer's decisions: read from a CSV, a JSONL of group decisions or
+reviewed Prodigy tasks, and turned into flags and one more suspicion (the
+reviewer's suggested spans) for the cleaning's strategy."""
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+
+from spacy_dynclean.cleaning.contract import Flags, Proposals, Suspicion
+from spacy_dynclean.convert import read_text
+from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.review.groups import Group, suggested_label
+from spacy_dynclean.util import DynCleanError, PathLike
+
+DECISIONS = ("accept", "reject", "remove")  # and "relabel:LABEL"
+
+
+def parse_decision(value: Any, where: str, labels: List[str]) -> str:
+    if not isinstance(value, str):
+        raise DynCleanError(f"{where}: the decision must be a string, not {value!r}")
+    value = value.strip()
+    if value in DECISIONS:
+        return value
+    if value.startswith("relabel:") and value.split(":", 1)[1] in labels:
+        return value
+    raise DynCleanError(f"{where}: unknown decision {value!r}: use accept, reject, remove or relabel:LABEL "
+                        f"(labels: {', '.join(labels)})")
+
+
+def read_decisions(path: PathLike, groups: Dict[str, Group], labels: List[str]) -> Dict[str, str]:
+    """Decisions per group id from a reviewed tasks JSONL (Prodigy's
+    "answer", with the label of the suggested span possibly changed or the
+    span deleted), a JSONL of {"group", "decision"} or a CSV of
+    group,decision lines."""
+    path = Path(path)
+    if not path.exists():
+        raise DynCleanError(f"{path}: no such decisions file")
+    text = read_text(path)
+    out: Dict[str, str] = {}
+    if path.suffix.lower() == ".csv":
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(x.strip() for x in r)]
+        if rows and rows[0][0].strip().lower() == "group":
+            rows = rows[1:]
+        records = [({"group": r[0].strip(), "decision": r[1] if len(r) > 1 else None}, f"{path}: line {i}")
+                   for i, r in enumerate(rows, start=1)]
+    else:
+        records = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((json.loads(line), f"{path}: line {i}"))
+            except json.JSONDecodeError as e:
+                raise DynCleanError(f"{path}: line {i}: malformed JSON ({e.msg})") from None
+    for record, where in records:
+        if not isinstance(record, dict):
+            raise DynCleanError(f"{where}: expected an object")
+        gid = record.get("group") or (record.get("meta") or {}).get("group")
+        if gid is None:
+            raise DynCleanError(f"{where}: no group id (a 'group' field, or meta.group of a review task)")
+        if gid not in groups:
+            raise DynCleanError(f"{where}: unknown group {gid!r}: the decisions belong to another review "
+                                "(or the corpus changed since)")
+        if "answer" in record:
+            decision = decision_of_task(record, groups[gid], where)
+            decision = None if decision is None else parse_decision(decision, where, labels)
+        else:
+            decision = parse_decision(record.get("decision"), where, labels)
+        if decision is not None:
+            out[gid] = decision
+    return out
+
+
+def decision_of_task(task: Dict[str, Any], group: Group, where: str) -> Optional[str]:
+    """Prodigy's answer on a review task: reject keeps the distant label,
+    accept applies the (possibly edited) annotation of the suggested span,
+    ignore decides nothing."""
+    answer = task.get("answer")
+    if answer == "ignore":
+        return None
+    if answer == "reject":
+        return "reject"
+    if answer != "accept":
+        raise DynCleanError(f"{where}: answer must be accept, reject or ignore, not {answer!r}")
+    ss, se = task.get("meta", {}).get("suggested_span", [None, None])
+    spans = task.get("spans") or []
+    here = [sp for sp in spans if sp.get("token_start") == ss and sp.get("token_end") == (se - 1 if se else None)]
+    if len(spans) > len(here):
+        raise DynCleanError(f"{where}: group {group.id}: only the label of the suggested span can be edited")
+    if not here:  # no span: what "remove" and "mask" suggested, or the suggested span deleted
+        return "accept" if group.action in ("remove", "mask") else "remove"
+    label = here[0].get("label")
+    return "accept" if label == suggested_label(group) else f"relabel:{label}"
+
+
+@dataclass
+class Reviewed:
+    """The decided flags with the reviewer's decisions applied, and the
+    reviewer's suggested spans as one more suspicion."""
+
+    flags: Flags
+    suspicion: Suspicion
+
+
+def reviewed_flags(evidence: Evidence, flags: Flags, groups: Dict[str, Group], decided: Dict[str, str]
+                   ) -> Reviewed:
+    """Reject clears a group's flags; accept, remove and relabel flag its
+    occurrences with the decided annotation (suggested spans of score 2.0,
+    above every detector's). The other flags stay as decided."""
+    samples = evidence.samples
+    labels = samples.labels
+    n_labels = len(labels)
+    position = {d: i for i, d in enumerate(samples.doc_ids)}
+    positive, negative = flags.positive.copy(), flags.negative.copy()
+    rows_out: List[tuple] = []
+    for gid, choice in decided.items():
+        group = groups[gid]
+        for doc_id, s, e, ss, se in group.occurrences:
+            if doc_id not in position:
+                raise DynCleanError(f"group {gid}: doc {doc_id} is not in the corpus")
+            p = position[doc_id]
+            row = evidence.row_of(p, s, e)
+            if row < 0:
+                raise DynCleanError(f"group {gid}: span {s}..{e} is not a candidate span of doc {doc_id} "
+                                    "(outside the doc, or longer than the cleaning's max_span_length)")
+            kind_flags = positive if group.kind == "positive" else negative
+            if choice == "reject" or (choice == "remove" and group.kind == "negative"):
+                kind_flags[row] = False
+                continue
+            kind_flags[row] = True
+            if choice == "remove":
+                label, span = n_labels, (s, e)
+            elif choice.startswith("relabel:"):
+                label, span = labels.index(choice.split(":", 1)[1]), (ss, se)
+            else:  # accept: the suggestion shown
+                shown = suggested_label(group)
+                label = labels.index(shown) if shown in labels else (n_labels if group.action == "remove" else -1)
+                span = (ss, se)
+            rows_out.append((row if group.kind == "positive" else -1, p, span[0], span[1], label, 2.0))
+    review = Suspicion.none(len(samples))
+    review.proposals = Proposals.from_rows(rows_out)
+    return Reviewed(Flags(positive, negative, flags.protected_negatives, flags.votes, list(flags.warnings),
+                          flags.trusted), review)

@@ -1,0 +1,114 @@
+"""Suspect labels grouped for a person: flagged samples that share a surface
+form, a distant label and a suggested action, ranked by expected gain.
+
+Distant errors repeat: one decision on "The" as MISC settles every one of
+its occurrences.
+"""
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy
+
+from spacy_dynclean.cleaning.contract import Flags, Suspicion
+from spacy_dynclean.cleaning.decision import Decision
+from spacy_dynclean.cleaning.strategies import Change, suggestions
+from spacy_dynclean.evidence.bundle import Evidence
+
+#: The format of a review's groups.json.
+FORMAT = "spacy-dynclean.review.v1"
+
+
+@dataclass
+class Group:
+    """Flagged samples that share a surface form, a distant label (None for
+    a suspected missed entity) and a suggested action."""
+
+    id: str
+    form: str
+    label: Optional[str]
+    action: str
+    kind: str
+    occurrences: List[List[Any]] = field(default_factory=list)  # [doc id, start, end, sugg start, sugg end]
+    signals: List[str] = field(default_factory=list)
+    suspicion: float = 0.0
+
+    @property
+    def gain(self) -> float:
+        """Expected gain of a decision: occurrences times mean suspicion."""
+        return len(self.occurrences) * self.suspicion
+
+
+def action_of(kind: str, change: Optional[Change], span: Tuple[int, int], label: int, labels: List[str]) -> str:
+    """The automatic action for a flagged sample, in words."""
+    n_labels = len(labels)
+    if kind == "negative":
+        return f"add:{labels[label]}" if 0 <= label < n_labels else "mask"
+    if change is None or change.label < 0:
+        return "mask"
+    if change.label == n_labels:
+        return "remove"
+    if (change.start, change.end) == span:
+        return f"relabel:{labels[change.label]}"
+    return f"rebound:{labels[change.label]}"
+
+
+def build_groups(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], decision: Decision
+                 ) -> List[Group]:
+    """Group the decided flags and rank the groups by expected gain."""
+    samples = evidence.samples
+    labels = samples.labels
+    docs = evidence.docs_by_position()
+    replace, span_labels = suggestions(evidence, flags, suspicions, decision.detectors)
+    groups: Dict[Tuple[str, Optional[str], str], Group] = {}
+    votes: Dict[Tuple[str, Optional[str], str], List[float]] = defaultdict(list)
+    signals: Dict[Tuple[str, Optional[str], str], Counter] = defaultdict(Counter)
+    # the right span of a re-bounded entity is flagged as a missed entity too: one group shows both
+    replaced_by = {(int(samples.doc[r]), c.start, c.end) for r, c in replace.items()}
+    for row in numpy.nonzero(flags.any)[0].tolist():
+        d, s, e = int(samples.doc[row]), int(samples.start[row]), int(samples.end[row])
+        kind = "positive" if samples.positive[row] else "negative"
+        if kind == "negative" and (d, s, e) in replaced_by:
+            continue
+        label = labels[int(samples.label[row])] if kind == "positive" else None
+        change = replace.get(row)
+        action = action_of(kind, change, (s, e), span_labels.get((d, s, e), -1), labels)
+        form = docs[d][s:e].text
+        key = (form, label, action)
+        names = decision.positives if kind == "positive" else decision.negatives
+        names = flags.trusted.get(f"{kind}s", names)  # a detector that abstained does not dilute the others
+        fired = [n for n in names if (suspicions[n].positive if kind == "positive" else suspicions[n].negative)[row]]
+        if key not in groups:
+            gid = hashlib.sha1(json.dumps(key).encode("utf8")).hexdigest()[:10]
+            groups[key] = Group(gid, form, label, action, kind)
+        ss, se = (change.start, change.end) if change is not None and action.startswith("rebound") else (s, e)
+        groups[key].occurrences.append([samples.doc_ids[d], s, e, ss, se])
+        votes[key].append(len(fired) / max(len(names), 1))
+        signals[key].update(fired)
+    out = []
+    for key, group in groups.items():
+        group.suspicion = round(float(numpy.mean(votes[key])), 4)
+        group.signals = [n for n, _ in signals[key].most_common()]
+        out.append(group)
+    out.sort(key=lambda g: (-g.gain, -len(g.occurrences), g.form))
+    return out
+
+
+def suggested_label(group: Group) -> Optional[str]:
+    """The label an accepted group's occurrences get (None: not an entity or masked)."""
+    if ":" in group.action:
+        return group.action.split(":", 1)[1]
+    return None
+
+
+def describe(group: Group) -> str:
+    what = group.label if group.label else "not labelled"
+    verbs = {"remove": "make it a non-entity", "mask": "mask it (no label known)"}
+    if group.action in verbs:
+        return f"{group.form!r} ({what}): {verbs[group.action]}"
+    verb, label = group.action.split(":", 1)
+    words = {"relabel": f"relabel as {label}", "rebound": f"replace by the longer span, {label}",
+             "add": f"add as {label}"}
+    return f"{group.form!r} ({what}): {words[verb]}"
