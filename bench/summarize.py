@@ -166,6 +166,55 @@ def round9() -> None:
     print()
 
 
+def seed_list(seeds: list) -> str:
+    """Seeds as ranges: 0-39 rather than forty numbers."""
+    seeds = sorted(int(x) for x in seeds)
+    parts, start = [], None
+    for k, x in enumerate(seeds):
+        if start is None:
+            start = x
+        if k + 1 == len(seeds) or seeds[k + 1] != x + 1:
+            parts.append(str(start) if start == x else f"{start}-{x}")
+            start = None
+    return ",".join(parts)
+
+
+def run_of(d: dict) -> str:
+    """Backbone, epochs and seeds of a results file: one column."""
+    return f"{backbone(d)}; {d['epochs']} epochs; seeds {seed_list([r['seed'] for r in d['runs']])}"
+
+
+def short_cell(text: str) -> str:
+    """A cell's seed list compressed to ranges."""
+    if "(seed " not in text:
+        return text
+    head, _, seeds = text.partition("(seed ")
+    return f"{head}(seeds {seed_list(seeds.rstrip(')').split(','))})"
+
+
+def small_table(files: list, columns: list, value) -> None:
+    """One table: dataset, run, and `columns` ((key, header) pairs; at most
+    seven), a row per results file that has any of them."""
+    rows = [d for d in files if any(value(d, k) != "-" for k, _ in columns)]
+    if not rows:
+        return
+    print("| dataset | run | " + " | ".join(h for _, h in columns) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
+    for d in rows:
+        print(f"| {d['dataset']} | {run_of(d)} | " + " | ".join(short_cell(value(d, k)) for k, _ in columns) + " |")
+    print()
+
+
+PRESET_COLUMNS = ["noisy", "cleaned", "goldfree3", "combined4", "oracle", "gold"]
+VARIANT_GROUPS = [["cleaned_dyn", "cleaned_both", "combined4_st", "combined4_pos", "combined3"],
+                  ["goldfree2", "combined2", "goldfree", "combined"],
+                  ["goldfree_st", "combined_st", "goldfree_oracle"]]
+
+
+def gap_cell(d: dict, key: str) -> str:
+    return gap(d["summary"][key], len(d["runs"])) if key in d["summary"] else "-"
+
+
 def quality() -> None:
     files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("quality-*.json"))
              if not f.stem.endswith(f"cnn{ROUND9_TAG}")]
@@ -173,53 +222,46 @@ def quality() -> None:
     files.sort(key=lambda d: (d["dataset"], d["backbone"], bool(d.get("record_overrides")), -len(d["runs"])))
     if not files:
         return
-    columns = [(n, h) for n, h in COLUMNS if any(n in d["summary"] for d in files)]
-    gaps = [(n, h) for n, h in GAPS if any(d["summary"].get(n, {}).get("value") is not None for d in files)]
-    print("### Test entity F1 after retraining (same config and seeds)\n")
-    print("Mean ± sd over the seeds. `dev evidence`: the 0.1 default (positives flagged by held-out evidence of "
-          "the gold dev set, negatives by AUM and the evidence, masked); `dynamics only`: AUM for both kinds; "
-          "`gold-free`: the name structure of the corpus, per form, corrected (configs/clean_goldfree.cfg); "
-          "`combined`: dev evidence, AUM and the structure, corrected (configs/clean_combined.cfg); "
-          "`heldout v1`: the combined preset with `heldout_forms.v1` (no share of dev occurrences asked "
-          "for), as measured before; `structure v2`: the same presets with `name_structure.v2` (no title-case "
-          "sentences), as measured before; `structure v1`: with `name_structure.v1` (no loose edges, no "
-          "collocations), as "
-          "first measured; `+ self-training`: the retrained pipeline labels the masked regions and a student "
-          "is trained (`fill`), from the v1 corpora; `entities only`: the combined preset flagging no non-entity "
-          "span (`decision.negatives = []`, a bench variant); "
-          "`correction oracle`: gold labels written exactly where gold-free v1 flagged; `removal oracle`: exactly "
-          "the real errors masked; `gold`: gold train labels. Gap closed = (cleaned - noisy) / (gold - noisy).\n")
-    print("| dataset | backbone | epochs | seeds | " + " | ".join(h for _, h in columns + gaps) + " |")
-    print("| --- | --- | --- | --- | " + " | ".join("---" for _ in columns + gaps) + " |")
-    splits = []
-    for d in files:
-        seeds = ",".join(str(r["seed"]) for r in d["runs"])
-        gap_cells = [gap(d["summary"][n], len(d["runs"])) if n in d["summary"] else "-" for n, _ in gaps]
-        print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | "
-              + " | ".join([cell(d, n) for n, _ in columns] + gap_cells) + " |")
-        for r in d["runs"]:
-            if "oracle-pos" in r["scores"] and "oracle-neg" in r["scores"]:
-                splits.append((d, r))
+    head = dict(COLUMNS)
+    gap_head = dict(GAPS)
+    print("### Test entity F1 after retraining, rounds 1 to 8 (same config and seeds)\n")
+    print("Mean ± sd over the seeds (a cell measured on fewer seeds names them). `dev evidence`: the 0.1 default "
+          "(positives flagged by held-out evidence of the gold dev set, negatives by AUM and the evidence, "
+          "masked); `gold-free` and `combined`: the presets of round 8 (configs/clean_goldfree.cfg, "
+          "configs/clean_combined.cfg before the dynamics entered them; round 9 is above); `removal oracle`: "
+          "exactly the real errors masked; `gold`: gold train labels.\n")
+    small_table(files, [(k, head[k]) for k in PRESET_COLUMNS], cell)
+    print("Share of the noise gap closed, (cleaned - noisy) / (gold - noisy):\n")
+    small_table(files, [(k, gap_head[k]) for k in ("gap_closed_goldfree3", "gap_closed_combined4", "gap_closed")],
+                gap_cell)
+    print("#### Variants that no preset uses\n")
+    print("`dynamics only`: AUM for both kinds; `dev evidence + AUM positives`: positives flagged by both; "
+          "`+ self-training`: the retrained pipeline labels the masked regions and a student is trained (`fill`); "
+          "`entities only`: the combined preset flagging no non-entity span; `heldout v1`: the combined preset "
+          "with `heldout_forms.v1`; `structure v2` / `v1`: the presets with `name_structure.v2` / `v1`, as first "
+          "measured; `correction oracle`: gold labels written exactly where gold-free v1 flagged.\n")
+    for group in VARIANT_GROUPS:
+        small_table(files, [(k, head[k]) for k in group], cell)
+    print("Share of the noise gap closed by those variants:\n")
+    rest = [(k, h) for k, h in GAPS if k not in ("gap_closed_goldfree3", "gap_closed_combined4", "gap_closed")]
+    small_table(files, rest[:4], gap_cell)
+    small_table(files, rest[4:], gap_cell)
+    splits = [(d, r) for d in files for r in d["runs"] if "oracle-pos" in r["scores"] and "oracle-neg" in r["scores"]]
     ner = [d for d in files if any(k.endswith("_ner") for k in d["summary"])]
     if ner:
-        names = [n for n, _ in COLUMNS if any(f"{n}_ner" in d["summary"] for d in ner)]
-        print("\nThe same corpora retrained with spaCy's stock `ner` (masked tokens missing):\n")
-        gaps = [n for n in names if any(f"gap_closed_{n}_ner" in d["summary"] for d in ner)]
-        gains = [n for n in names if n not in ("noisy", "gold")]
-        print("\nGain over noisy: mean over the seeds that have both trainings of both components (`dynclean_ner` "
-              "/ stock `ner`, same corpora, same seeds); gap closed: against the stock ner's own noisy and gold "
-              "trainings.\n")
-        print("| dataset | backbone | epochs | seeds | " + " | ".join(dict(COLUMNS)[n] for n in names)
-              + "".join(f" | gain, {dict(COLUMNS)[n]} (span / ner)" for n in gains)
-              + "".join(f" | gap closed, {dict(COLUMNS)[n]}" for n in gaps) + " |")
-        print("| --- | --- | --- | --- | " + " | ".join("---" for _ in names + gains + gaps) + " |")
-        for d in ner:
-            seeds = ",".join(str(r["seed"]) for r in d["runs"])
-            print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | "
-                  + " | ".join(cell(d, f"{n}_ner") for n in names)
-                  + "".join(f" | {paired_gain(d, n)}" for n in gains)
-                  + "".join(f" | {gap(d['summary'][f'gap_closed_{n}_ner'], len(d['runs']))}"
-                            if f"gap_closed_{n}_ner" in d["summary"] else " | -" for n in gaps) + " |")
+        print("#### The same corpora retrained with spaCy's stock `ner` (masked tokens missing)\n")
+        names = [n for n in PRESET_COLUMNS if any(f"{n}_ner" in d["summary"] for d in ner)]
+        small_table(ner, [(f"{n}_ner", head[n]) for n in names], cell)
+        print("Gain over noisy, span component / stock `ner`: mean over the seeds that have both trainings of both "
+              "components (same corpora, same seeds):\n")
+        gains = [n for n in COLUMNS if n[0] not in ("noisy", "gold") and any(f"{n[0]}_ner" in d["summary"] for d in ner)]
+        for k in range(0, len(gains), 4):
+            small_table(ner, gains[k:k + 4], lambda d, n: paired_gain(d, n) if paired_runs(d["runs"], n) else "-")
+        print("Share of the stock `ner`'s own noise gap closed:\n")
+        ner_gaps = [(f"gap_closed_{n}_ner", head[n]) for n, _ in COLUMNS
+                    if any(f"gap_closed_{n}_ner" in d["summary"] for d in ner)]
+        for k in range(0, len(ner_gaps), 5):
+            small_table(ner, ner_gaps[k:k + 5], gap_cell)
     audited = [d for d in files if all("audit" in r for r in d["runs"])]
     if audited:
         print("\nAudit of the written corpora against the gold train labels (gold never an input to `clean`), "
@@ -227,13 +269,13 @@ def quality() -> None:
               "negatives (as missed entities), entity F1 of the training labels: before, after on the tokens "
               "that stay supervised, and after on all tokens (masked = missing), and the precision of the "
               "corrections (re-typed, re-bounded, added: share that are gold entities).\n")
-        print("| dataset | backbone | epochs | seeds | corpus | flagged + | FP P / R | flagged - | FN P / R | "
+        print("| dataset | run | corpus | flagged + | FP P / R | flagged - | FN P / R | "
               "label F1 before -> supervised / all | corrections (n, precision) |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for d in audited:
             for name in dict.fromkeys(n for r in d["runs"] for n in r["audit"]):  # every seed's audits
                 rows = [r["audit"][name] for r in d["runs"] if name in r["audit"]]
-                seeds = ",".join(str(r["seed"]) for r in d["runs"] if name in r["audit"])
+                seeds = seed_list([r["seed"] for r in d["runs"] if name in r["audit"]])
 
                 def m(key: str, rows: list = rows) -> float:
                     vals = [a[key] for a in rows if key in a]
@@ -246,7 +288,7 @@ def quality() -> None:
                     g = sum(c.get(kind, {}).get("gold", 0) for c in changes) / len(rows)
                     if n:
                         corr.append(f"{kind} {n:,.0f} ({g / n:.2f})")
-                print(f"| {d['dataset']} | {backbone(d)} | {d['epochs']} | {seeds} | {name} | "
+                print(f"| {d['dataset']} | {backbone(d)}; {d['epochs']} epochs; seeds {seeds} | {name} | "
                       f"{m('flagged_positives'):,.0f} | {m('fp_precision'):.2f} / {m('fp_recall'):.2f} | "
                       f"{m('flagged_negatives'):,.0f} | {m('fn_precision'):.2f} / {m('fn_recall'):.2f} | "
                       f"{m('labels_f1_before'):.3f} -> {m('labels_f1_after'):.3f} / {num(m('labels_f1_all'))} | "
@@ -368,8 +410,8 @@ def ner_masks() -> None:
     print("Test entity F1 of spaCy's stock `ner`, mean ± sd, on the combined preset's corpora given to it in "
           "different ways; the span component's noisy and combined runs for comparison.\n")
     data = [json.loads(f.read_text()) for f in files]
-    print("| dataset | seeds | " + " | ".join(h for _, h in NER_MASKS) + " | span component: noisy / combined |")
-    print("| --- | --- | " + " | ".join("---" for _ in NER_MASKS) + " | --- |")
+    print("| dataset (seeds) | " + " | ".join(h for _, h in NER_MASKS) + " | span component: noisy / combined |")
+    print("| --- | " + " | ".join("---" for _ in NER_MASKS) + " | --- |")
     for d in data:
         v, summ = d["variant"], d["summary"]
 
@@ -377,7 +419,8 @@ def ner_masks() -> None:
             x = summ.get(name.format(v=v))
             return f"{x['mean']:.3f} ± {x['sd']:.3f}" if x else "-"
 
-        print(f"| {d['dataset']} | {d['seeds']} | " + " | ".join(f(n) for n, _ in NER_MASKS)
+        seeds = d["seeds"] if isinstance(d["seeds"], list) else str(d["seeds"]).split(",")
+        print(f"| {d['dataset']} ({seed_list(seeds)}) | " + " | ".join(f(n) for n, _ in NER_MASKS)
               + f" | {f('noisy')} / {f('{v}')} |")
     print()
 

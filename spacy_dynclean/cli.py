@@ -290,7 +290,7 @@ def heldout_cli(
     model: Path = typer.Argument(..., help="Pipeline trained on the distant labels (the dynamics run's model-best)"),
     dev: Path = typer.Argument(..., help="Gold-labelled dev DocBin (never the training sentences' gold labels)"),
     output: Path = typer.Argument(..., help="Evidence JSON to write"),
-    spans_key: str = typer.Option("sc", "--spans-key", help="Span group of the dev entities (falls back to doc.ents)"),
+    spans_key: str = typer.Option(DEFAULT_SPANS_KEY, "--spans-key", help="Span group of the dev entities (falls back to doc.ents)"),
 ) -> None:
     """Count, per surface form, how the pipeline's predictions on a gold dev
     set fare: evidence about systematic distant errors for the cleaning config."""

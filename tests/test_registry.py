@@ -24,9 +24,20 @@ def entry_points():
 
 def test_all_names_in_our_namespace():
     names = entry_points()
-    assert len(names) >= 4
-    for group, name, _ in names:
-        assert name == "dynclean_ner" or name.startswith("spacy-dynclean.")
+    bad = [name for _, name, _ in names if not (name == "dynclean_ner" or name.startswith("spacy-dynclean."))]
+    assert bad == []
+    # every part the presets and the recording configs use is registered
+    assert {"dynclean_ner", "spacy-dynclean.record_dynamics.v1", "spacy-dynclean.decision.v2",
+            "spacy-dynclean.correct.v1", "spacy-dynclean.name_structure.v3", "spacy-dynclean.learned_negatives.v1",
+            "spacy-dynclean.heldout_forms.v2", "spacy-dynclean.per_form.v1"} <= {name for _, name, _ in names}
+
+
+def test_old_versions_live_in_legacy():
+    """spacy-legacy's rule: an old version keeps its name, apart from the live parts."""
+    targets = {name: target for _, name, target in entry_points()}
+    for name in ("spacy-dynclean.name_structure.v1", "spacy-dynclean.name_structure.v2",
+                 "spacy-dynclean.heldout_forms.v1", "spacy-dynclean.masks_as_negatives.v1"):
+        assert targets[name].startswith("spacy_dynclean.legacy:"), name
 
 
 @pytest.mark.parametrize("group,name,target", entry_points())

@@ -58,3 +58,109 @@ def test_relabel_uses_stable_prediction(tmp_path):
     result = clean_docs(docs, dyn, aum_flags(dyn, docs), strategy="relabel", min_agreement=0.5)
     cleaned, stats = result.docs, result.stats
     assert stats.negatives_masked == 0 and stats.negatives_relabelled == 2
+
+
+# --- correct_docs: the strategy of both presets ---------------------------------------------------
+
+
+def correct_case(tmp_path):
+    """The tiny corpus as evidence, and a helper for the sample row of a span."""
+    from spacy_dynclean.evidence.bundle import Evidence
+
+    docs = docs_of(tmp_path, RECORDS, "ds")
+    dyn = make_dynamics(docs)
+    evidence = Evidence(corpus=tmp_path / "ds.spacy", docs=docs, samples=dyn, dynamics=dyn)
+    first = next(i for i, d in enumerate(evidence.docs_by_position()) if d[0].text == "The")
+
+    def row(s, e, p=first):
+        return evidence.row_of(p, s, e)
+
+    return evidence, first, row
+
+
+def proposals_of(rows):
+    from spacy_dynclean.cleaning.contract import Proposals
+
+    return Proposals.from_rows(rows)
+
+
+def test_correct_docs_removes_retypes_adds_and_masks(tmp_path):
+    from spacy_dynclean.cleaning.contract import Suspicion
+    from spacy_dynclean.cleaning.strategies import correct_docs
+    from spacy_dynclean.util import CHANGES_KEY
+
+    evidence, p, row = correct_case(tmp_path)
+    n = len(evidence.samples)
+    loc, misc, per, none = 0, 1, 2, 3
+    flags = Flags(positive=numpy.zeros(n, bool), negative=numpy.zeros(n, bool))
+    flags.positive[[row(0, 1), row(3, 4), row(5, 6)]] = True  # The MISC, Paris LOC, Anna PER
+    flags.negative[[row(7, 8), row(2, 4)]] = True  # Berlin (missed), "of Paris" (overlaps Paris)
+    suspicion = Suspicion.none(n)
+    suspicion.proposals = proposals_of([
+        (row(0, 1), p, 0, 1, none, 1.0),  # The: not an entity
+        (row(3, 4), p, 3, 4, per, 1.0),  # Paris: re-typed
+        (-1, p, 7, 8, loc, 1.0),  # Berlin: added
+        (-1, p, 2, 4, loc, 1.0),  # "of Paris": overlaps the re-typed Paris, so masked
+    ])  # Anna: no suggestion, so masked
+    result = correct_docs(evidence, flags, {"d": suspicion}, ["d"])
+    doc = next(d for d in result.docs if d[0].text == "The")
+    assert [(e.start, e.end, e.label_) for e in doc.ents] == [(3, 4, "PER"), (7, 8, "LOC")]
+    assert [(s.start, s.end, s.label_) for s in doc.spans["sc"]] == [(3, 4, "PER"), (7, 8, "LOC")]
+    assert doc[0].ent_iob_ == "O"  # removed: a plain non-entity, not missing
+    assert doc[5].ent_iob_ == "" and doc[2].ent_iob_ == ""  # masked: missing
+    # a mask the kept entities cover whole is no ignored span; one that leaves tokens free is
+    assert sorted((s.start, s.end) for s in doc.spans["dynclean_ignored"]) == [(2, 4), (5, 6)]
+    assert doc.user_data[CHANGES_KEY] == 5
+    assert result.stats.changes == {"positives_removed": 1, "positives_retyped": 1, "positives_masked": 1,
+                                    "suggestions_masked_for_overlap": 1, "negatives_added": 1}
+    assert (result.stats.docs_in, result.stats.docs_out, result.stats.docs_dropped) == (3, 3, 0)
+    # untouched docs are copies, and the input is never modified
+    assert [e.label_ for e in evidence.docs[0].ents] == ["MISC", "LOC", "PER"]
+    assert all(CHANGES_KEY not in d.user_data for d in result.docs if d[0].text != "The")
+
+
+def test_correct_docs_rebounds_and_prefers_the_higher_score(tmp_path):
+    from spacy_dynclean.cleaning.contract import Suspicion
+    from spacy_dynclean.cleaning.strategies import correct_docs
+
+    evidence, _, _ = correct_case(tmp_path)
+    bob = next(i for i, d in enumerate(evidence.docs_by_position()) if d[0].text == "Bob")
+    n = len(evidence.samples)
+    flags = Flags(positive=numpy.zeros(n, bool), negative=numpy.zeros(n, bool))
+    r = evidence.row_of(bob, 0, 2)
+    flags.positive[r] = True
+    weak, strong = Suspicion.none(n), Suspicion.none(n)
+    weak.proposals = proposals_of([(r, bob, 0, 3, 0, 0.5)])  # "Bob Smith left" LOC
+    strong.proposals = proposals_of([(r, bob, 1, 2, 2, 0.9)])  # "Smith" PER
+    result = correct_docs(evidence, flags, {"weak": weak, "strong": strong}, ["weak", "strong"])
+    doc = next(d for d in result.docs if d[0].text == "Bob")
+    assert [(e.start, e.end, e.label_) for e in doc.ents] == [(1, 2, "PER")]
+    assert result.stats.changes == {"positives_rebounded": 1}
+    # a detector the strategy does not read gives no suggestion: masked
+    result = correct_docs(evidence, flags, {"weak": weak, "strong": strong}, [])
+    doc = next(d for d in result.docs if d[0].text == "Bob")
+    assert list(doc.ents) == [] and doc[0].ent_iob_ == "" and result.stats.changes == {"positives_masked": 1}
+
+
+def test_every_strategy_honours_a_review_first(tmp_path):
+    """A reviewer's decision (score 2.0) applies under remove, relabel and
+    correct alike; the other flags follow the strategy's own rule."""
+    from spacy_dynclean.cleaning.contract import Suspicion
+    from spacy_dynclean.cleaning.strategies import correct, relabel, remove
+
+    evidence, p, row = correct_case(tmp_path)
+    n = len(evidence.samples)
+    flags = Flags(positive=numpy.zeros(n, bool), negative=numpy.zeros(n, bool))
+    flags.positive[[row(0, 1), row(5, 6)]] = True  # The MISC (reviewed: remove), Anna PER (not reviewed)
+    reviewed = Suspicion.none(n)
+    reviewed.proposals = proposals_of([(row(0, 1), p, 0, 1, 3, 2.0)])
+    detector = Suspicion.none(n)
+    detector.proposals = proposals_of([(row(0, 1), p, 0, 1, 1, 1.0), (row(5, 6), p, 5, 6, 0, 1.0)])
+    for strategy, anna in ((remove, "masked"), (relabel, "masked"), (correct, "LOC")):
+        result = strategy(evidence, flags, {"d": detector}, reviewed=reviewed)
+        doc = next(d for d in result.docs if d[0].text == "The")
+        assert doc[0].ent_iob_ == "O", strategy.__name__  # the review's "not an entity"
+        if anna == "masked":
+            assert doc[5].ent_iob_ == "", strategy.__name__
+        else:
+            assert (5, 6, "LOC") in [(e.start, e.end, e.label_) for e in doc.ents]

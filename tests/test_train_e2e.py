@@ -1,4 +1,5 @@
 """`spacy train` end to end on the small real webpage data (../shared)."""
+import json
 import os
 import subprocess
 import sys
@@ -48,11 +49,20 @@ def test_spacy_train_cnn_records_dynamics(tmp_path, webpage_dir):
     meta = srsly.read_json(tmp_path / "out" / "model-last" / "meta.json")
     assert "ents_f" in meta["performance"]
     code = (
-        "import spacy; nlp = spacy.load(r'%s'); doc = nlp('Karl Crary teaches at Carnegie Mellon University .');"
-        "print(len(doc.ents) >= 0, nlp.pipe_names)" % (tmp_path / "out" / "model-last")
+        "import json, spacy; nlp = spacy.load(r'%s'); doc = nlp('Karl Crary teaches at Carnegie Mellon University .');"
+        "pipe = nlp.get_pipe('dynclean_ner');"
+        "print(json.dumps({'pipes': nlp.pipe_names, 'labels': list(pipe.labels), 'recorder': pipe.recorder is None,"
+        "'ents': [[e.start, e.end, e.label_] for e in doc.ents]}))" % (tmp_path / "out" / "model-last")
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
-    assert out.returncode == 0 and "dynclean_ner" in out.stdout, out.stderr[-2000:]
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded["pipes"][-1] == "dynclean_ner" and loaded["recorder"]  # loads without recording state
+    assert set(loaded["labels"]) == {"LOC", "MISC", "ORG", "PER"}
+    # entities are token spans of the sentence (7 tokens) with the pipeline's own labels, none overlapping
+    ents = sorted(loaded["ents"])
+    assert all(0 <= s < e <= 7 and label in loaded["labels"] for s, e, label in ents)
+    assert all(a[1] <= b[0] for a, b in zip(ents, ents[1:]))
 
 
 @pytest.mark.e2e

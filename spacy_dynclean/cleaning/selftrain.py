@@ -10,10 +10,8 @@ entities it predicts in unlabelled (non-entity) text with at least that
 probability, touching no entity and no masked token, are added too. With
 `keep_masked`, the teacher only adds: its entities inside a masked region
 become entities and the region's other tokens stay masked (missing), as
-they were. Measured for spaCy's stock `ner` (docs/decisions.md, round 6):
-about as good as the plain fill on wiki, a little better on webpage, 2.6 F1
-worse on conll03 (an added entity whose neighbours stay missing has no
-boundary to learn); not a default.
+they were (an added entity whose neighbours stay missing has no boundary
+to learn; docs/decisions.md has the measurements).
 """
 from collections import Counter
 from pathlib import Path

@@ -27,7 +27,7 @@ from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.dynamics import corpus_samples
 from spacy_dynclean.recording.samples import doc_id, gold_spans
-from spacy_dynclean.util import DynCleanError, PathLike
+from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
 
 FILE_NAME = "folds.npz"
 FORMAT = "spacy-dynclean.folds.v1"
@@ -83,7 +83,7 @@ class FoldPredictions:
             raise DynCleanError(f"{where}: the out-of-fold predictions were made on another corpus or labels")
 
 
-def form_groups(docs: Sequence[Doc], k: int, rng: numpy.random.Generator, spans_key: str = "sc"
+def form_groups(docs: Sequence[Doc], k: int, rng: numpy.random.Generator, spans_key: str = DEFAULT_SPANS_KEY
                 ) -> Dict[str, int]:
     """A random group (0..k-1) for every entity form (lower-cased text)."""
     forms = sorted({s.text.lower() for d in docs for s in gold_spans(d, spans_key)})
@@ -91,7 +91,7 @@ def form_groups(docs: Sequence[Doc], k: int, rng: numpy.random.Generator, spans_
 
 
 def assign_folds(docs: Sequence[Doc], k: int, *, mode: str = "entity-disjoint", seed: int = 0,
-                 spans_key: str = "sc") -> List[List[int]]:
+                 spans_key: str = DEFAULT_SPANS_KEY) -> List[List[int]]:
     """Per doc, the folds that predict it (see the module docstring)."""
     if mode not in MODES:
         raise DynCleanError(f"--mode must be one of {MODES}, not {mode!r}")
@@ -142,7 +142,7 @@ def run_folds(backbone: str, corpus: PathLike, dev: PathLike, output: PathLike, 
         docs = read_docbin(corpus, Vocab())
         if not docs:
             raise DynCleanError(f"{corpus}: empty corpus")
-        samples = corpus_samples(docs, max_span_length, "sc", "dynclean_ignored", corpus)
+        samples = corpus_samples(docs, max_span_length, DEFAULT_SPANS_KEY, DEFAULT_IGNORE_KEY, corpus)
         folds_of = assign_folds(docs, k, mode=mode, seed=seed)
         position = {d: i for i, d in enumerate(samples.doc_ids)}
         bases = samples.doc_bases

@@ -1,7 +1,7 @@
 """Held-out evidence per surface form, from a gold-labelled dev set.
 
 Training dynamics cannot see a *systematic* distant error: a gazetteer that
-labels "The" as MISC 156 times in wiki gives the model a consistent pattern it
+labels "The" as MISC in every sentence gives the model a consistent pattern it
 learns early and confidently, so every such span gets a high AUM. A gold dev
 set shows it at once: the pipeline trained on the distant labels (the dynamics
 run) predicts "The" as MISC on dev, and gold never agrees. This module counts,
@@ -35,7 +35,7 @@ from wasabi import msg
 
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.recording.samples import candidate_row, doc_id, gold_spans
-from spacy_dynclean.util import DynCleanError, PathLike, read_json, write_json
+from spacy_dynclean.util import DEFAULT_SPANS_KEY, DynCleanError, PathLike, read_json, write_json
 
 Form = Tuple[str, str]
 FORMAT = "spacy-dynclean.heldout.v2"
@@ -191,7 +191,7 @@ def _entities(doc: Doc, spans_key: str) -> List[Tuple[int, int, str, str]]:
     return [(s.start, s.end, s.label_, s.text) for s in gold_spans(doc, spans_key)]
 
 
-def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = "sc",
+def collect_evidence(nlp: Language, dev_docs: List[Doc], *, spans_key: str = DEFAULT_SPANS_KEY,
                      batch_size: int = 64) -> FormEvidence:
     """Run `nlp` on the texts of the gold dev docs and count per form."""
     if not dev_docs:
@@ -290,7 +290,7 @@ def load_pipeline(model: PathLike) -> Language:
 
 
 def run_heldout(model: PathLike, dev_path: PathLike, output_path: PathLike, *,
-                spans_key: str = "sc", nlp: Optional[Language] = None) -> FormEvidence:
+                spans_key: str = DEFAULT_SPANS_KEY, nlp: Optional[Language] = None) -> FormEvidence:
     """Evidence of the pipeline at `model` on the gold DocBin `dev_path`,
     written as JSON to `output_path`."""
     from spacy_dynclean.convert import read_docbin

@@ -35,9 +35,9 @@ class SampleScores:
 def auto_k(dynamics: Dynamics, min_fit: float = 0.5) -> int:
     """The end of early learning: the first recorded epoch after which at
     least `min_fit` of the distant entities are predicted as their own label
-    (all epochs if that never happens). A CNN gets there after one epoch on
-    wiki; MiniLM on webpage only after eight, and margins recorded before a
-    model has learned anything carry no signal."""
+    (all epochs if that never happens): margins recorded before a model has
+    learned anything carry no signal, and a slow backbone on a small corpus
+    takes many epochs to get there."""
     positive = dynamics.positive & ~dynamics.threshold
     if dynamics.n_epochs == 0:
         raise DynCleanError("the dynamics hold no completed epoch")
