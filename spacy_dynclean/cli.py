@@ -338,7 +338,7 @@ def report_cli(
 @handle_errors
 def train_cli(
     ctx: typer.Context,
-    backbone: str = typer.Argument(..., help="cnn, minilm, or a Hugging Face model name or path"),
+    backbone: str = typer.Argument(..., help="cnn, minilm, a Hugging Face model name or path, or a training config (.cfg)"),
     output: Path = typer.Argument(..., help="Output directory of the trained pipeline"),
     component: str = typer.Option("dynclean_ner", "--component", "-c", help="dynclean_ner or ner (stock spaCy)"),
     config_dir: Path = typer.Option(Path("configs"), "--config-dir", help="Folder of the configs"),

@@ -284,6 +284,22 @@ def test_clean_nan_margins(box):
     assert "NaN or infinite" in check_fails(box, clean_args(box), "dynamics.npz")
 
 
+@pytest.mark.parametrize("damage,expect", [("nan_prob", "probabilities are NaN or outside 0..1"),
+                                           ("big_prob", "probabilities are NaN or outside 0..1"),
+                                           ("pred", "predicted labels out of range")])
+def test_clean_bad_recorded_values(box, damage, expect):
+    """Values a recording cannot write are refused, not silently read as flags."""
+    dyn = Dynamics.from_disk(box / "dyn")
+    if damage == "nan_prob":
+        dyn.probs[3, 1] = numpy.nan
+    elif damage == "big_prob":
+        dyn.probs[5, 0] = 1.5
+    else:
+        dyn.pred[7, 0] = len(dyn.labels) + 3
+    dyn.to_disk(box / "dyn")
+    assert expect in check_fails(box, clean_args(box), "dynamics.npz")
+
+
 def test_clean_wrong_shapes(box):
     dyn = Dynamics.from_disk(box / "dyn")
     dyn.probs = dyn.probs[:-1]

@@ -84,6 +84,31 @@ def test_apply_review_refuses_stale_decisions(tmp_path):
     assert not (tmp_path / "o.spacy").exists()
 
 
+
+def test_apply_review_refuses_two_decisions_for_one_group(tmp_path):
+    _, by_key, _ = reviewed(tmp_path)
+    the = by_key[("The", "remove")]["id"]
+    (tmp_path / "review" / "d.csv").write_text(f"group,decision\n{the},reject\n{the},accept\n")
+    with pytest.raises(DynCleanError, match=f"d.csv: line 2: group {the} was decided 'reject' earlier"):
+        apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy", overrides=OVERRIDES)
+    (tmp_path / "review" / "d.csv").write_text(f"group,decision\n{the},reject\n{the},reject\n")  # the same twice
+    assert apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy",
+                        overrides=OVERRIDES)["decided_groups"] == 1
+
+
+def test_apply_review_refuses_an_occurrence_outside_its_doc(tmp_path):
+    _, by_key, _ = reviewed(tmp_path)
+    path = tmp_path / "review" / "groups.json"
+    data = json.loads(path.read_text())
+    group = next(g for g in data["groups"] if g["form"] == "The")
+    group["occurrences"][0][1:3] = [40, 41]  # past the end of its sentence: it must not land in another doc
+    path.write_text(json.dumps(data))
+    (tmp_path / "review" / "d.csv").write_text(f"group,decision\n{group['id']},accept\n")
+    with pytest.raises(DynCleanError, match=f"group {group['id']}: span 40..41 is not a candidate span"):
+        apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy", overrides=OVERRIDES)
+    assert not (tmp_path / "o.spacy").exists()
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 

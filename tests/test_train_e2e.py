@@ -129,3 +129,30 @@ def test_folds_command_on_webpage(tmp_path, webpage_dir):
     s = out_of_fold()(ev)
     assert s.positive.any() and not (s.positive & ~ev.samples.positive).any()
     assert sorted(p.name for p in (tmp_path / "folds").iterdir()) == ["fold0", "fold1", "folds.npz"]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_one_run_cleaning_writes_what_clean_writes(tmp_path, webpage_dir):
+    """configs/cnn_clean.cfg: one `spacy train` records the first epoch, cleans,
+    and trains on; its corrected corpus is byte for byte the one `clean`
+    writes from the same epoch's dynamics with the same config."""
+    from spacy_dynclean.cleaning.run import run_clean
+
+    cleaned = tmp_path / "cleaned" / "train-cleaned.spacy"
+    result = run_train("cnn_clean.cfg", tmp_path, webpage_dir, "--training.max_epochs", "3",
+                       "--paths.cleaned", str(cleaned), "--paths.clean_config", "goldfree")
+    assert "clean_in_training:" in result.stdout + result.stderr
+    assert Dynamics.from_disk(tmp_path / "dyn").n_epochs == 1  # recording stopped at the cleaning
+    for suffix in (".report.json", ".report.md", ".cfg"):
+        assert cleaned.with_suffix(suffix).exists()
+    report = run_clean("goldfree", tmp_path / "clean.spacy", overrides={
+        "paths.corpus": str(tmp_path / "train-ds.spacy"), "paths.dynamics": str(tmp_path / "dyn")})
+    assert (tmp_path / "clean.spacy").read_bytes() == cleaned.read_bytes()
+    assert report["epochs_recorded"] == 1
+    assert json.loads(cleaned.with_suffix(".report.json").read_text())["flagged_negatives"] == report[
+        "flagged_negatives"] > 0
+    code = ("import json, spacy; nlp = spacy.load(r'%s'); pipe = nlp.get_pipe('dynclean_ner');"
+            "print(json.dumps([pipe.recorder is None, pipe.index is None]))" % (tmp_path / "out" / "model-last"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert out.returncode == 0 and json.loads(out.stdout.strip().splitlines()[-1]) == [True, True], out.stderr[-2000:]

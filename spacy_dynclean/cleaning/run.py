@@ -122,7 +122,7 @@ class Cleaning:
 
     def decide(self) -> Flags:
         """The decision's flags over the detectors' suspicions."""
-        if self.evidence is None:
+        if self.evidence is None or not self.suspicions:
             self.detect()
         assert self.evidence is not None
         flags = self.decision.flag(self.evidence, self.suspicions)

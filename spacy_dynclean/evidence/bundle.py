@@ -104,12 +104,26 @@ class Evidence:
 
             folds = FoldPredictions.from_disk(given["folds"])
         docs = read_docbin(corpus, Vocab())
+        return cls.assemble(Path(corpus), docs, dynamics=dynamics, threshold=threshold, heldout=heldout,
+                            folds=folds, paths=given, max_span_length=max_span_length, spans_key=spans_key,
+                            ignore_key=ignore_key)
+
+    @classmethod
+    def assemble(
+        cls, corpus: Path, docs: List[Doc], *, dynamics: Optional[Dynamics] = None,
+        threshold: Optional[Dynamics] = None, heldout: Optional[FormEvidence] = None, folds: Optional[Any] = None,
+        paths: Optional[Dict[str, Optional[str]]] = None, max_span_length: int = 8,
+        spans_key: str = DEFAULT_SPANS_KEY, ignore_key: str = DEFAULT_IGNORE_KEY,
+    ) -> "Evidence":
+        """Cross-check evidence already in memory (what `load` read, or what a
+        training holds) and bundle it."""
+        given = dict(paths or {"corpus": str(corpus)})
         if not docs:
             raise DynCleanError(f"{corpus}: empty corpus")
         if dynamics is not None:
             if dynamics.threshold.any():
                 raise DynCleanError(
-                    f"{given['dynamics']}: recorded with threshold samples: give it as paths.threshold_dynamics "
+                    f"{given.get('dynamics')}: recorded with threshold samples: give it as paths.threshold_dynamics "
                     "and the run without them as paths.dynamics"
                 )
             check_matches(dynamics, docs, corpus)
@@ -119,12 +133,12 @@ class Evidence:
         if threshold is not None:
             if not threshold.threshold.any():
                 raise DynCleanError(
-                    f"{given['threshold_dynamics']}: holds no threshold samples (a run without them?): train with "
+                    f"{given.get('threshold_dynamics')}: holds no threshold samples (a run without them?): train with "
                     "--components.dynclean_ner.threshold_samples true"
                 )
-            check_pair(samples, threshold, str(given["threshold_dynamics"]))
+            check_pair(samples, threshold, str(given.get("threshold_dynamics")))
         if folds is not None:
-            folds.check_matches(samples, given["folds"])
+            folds.check_matches(samples, given.get("folds"))
         return cls(
             corpus=Path(corpus), docs=docs, samples=samples, dynamics=dynamics, threshold=threshold,
             heldout=heldout, folds=folds, paths=given,

@@ -31,19 +31,21 @@ def close_epoch(nlp: Language, pipe: DynCleanNER) -> None:
     if rec.mode == "epoch":
         pipe.record_epoch_pass(nlp)
     rec.complete_epoch()
-    msg.good(f"{pipe.name}: dynamics of epoch {rec.epochs[-1]} written to {rec.output_dir}")
+    where = f"written to {rec.output_dir}" if rec.output_dir else "kept in memory"
+    msg.good(f"{pipe.name}: dynamics of epoch {rec.epochs[-1]} {where}")
 
 
 class RecordDynamics:
     """`before_update` callback: starts recording on every `dynclean_ner`
     pipe at the first step and closes an epoch when the next one begins."""
 
-    def __init__(self, output_dir: Optional[Path]) -> None:
+    def __init__(self, output_dir: Optional[Path], *, in_memory: bool = False) -> None:
         self.output_dir = Path(output_dir) if output_dir else None
+        self.enabled = self.output_dir is not None or in_memory  # in memory: the one-run cleaning's recording
         self.started = False
 
     def __call__(self, nlp: Language, info: Dict[str, Any]) -> None:
-        if self.output_dir is None:
+        if not self.enabled:
             return
         epoch = int(info["epoch"])
         if not self.started:
@@ -70,11 +72,12 @@ class RecordDynamics:
                 "so the last epoch's dynamics will not be written"
             )
         for pipe in pipes:
-            assert self.output_dir is not None
-            out = self.output_dir if len(pipes) == 1 else self.output_dir / pipe.name
-            pipe.start_recording(str(out))
+            out = None
+            if self.output_dir is not None:
+                out = self.output_dir if len(pipes) == 1 else self.output_dir / pipe.name
+            pipe.start_recording(str(out) if out is not None else None)
             msg.info(f"{pipe.name}: recording dynamics ({pipe.cfg['dynamics_mode']} mode) "
-                     f"of {len(pipe.index or [])} span samples to {out}")
+                     f"of {len(pipe.index or [])} span samples to {out or 'memory'}")
         self.started = True
 
 

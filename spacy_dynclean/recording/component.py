@@ -327,6 +327,25 @@ class DynCleanNER(SpanCategorizer):
         else:
             self.model.initialize()
 
+    def replace_targets(self, docs: List[Doc], dropped: List[Doc]) -> None:
+        """Train from here on on the labels of `docs` (a corrected copy of the
+        training corpus): the sample index is rebuilt from them; every sample
+        of a `dropped` doc (nothing left to learn) is ignored. Recording stops:
+        the new targets are not the ones the recorded dynamics were measured on."""
+        if self.index is None:
+            raise DynCleanError(f"{self.name}: no sample index: the training docs have no sample ids")
+        index = SampleIndex.from_docs(
+            [*docs, *dropped], self.labels, max_span_length=self.max_span_length, spans_key=self.key,
+            ignore_key=self.cfg["ignore_key"],
+        )
+        if index.doc_ids != self.index.doc_ids or len(index) != len(self.index):
+            raise DynCleanError(f"{self.name}: the corrected corpus holds other docs than the training corpus")
+        for doc in dropped:
+            b, e = index.rows_for(doc.user_data[DOC_ID_KEY])
+            index.flags[b:e] |= FLAG_IGNORED
+        self.index = index
+        self.recorder = None
+
     def start_recording(self, output_dir: Optional[str], meta: Optional[Dict[str, Any]] = None) -> DynamicsRecorder:
         """Attach a recorder (called by the training callback)."""
         if self.index is None:

@@ -186,6 +186,13 @@ class Dynamics:
                 f"{where}: {bad:,} margins are NaN or infinite (did the recording run diverge?); "
                 "record the run again"
             )
+        probs = self.probs.astype("float32")
+        bad = int((~(numpy.isfinite(probs) & (probs >= 0) & (probs <= 1))).sum())
+        if bad:
+            raise DynCleanError(f"{where}: {bad:,} probabilities are NaN or outside 0..1; record the run again")
+        if self.pred.size and (int(self.pred.min()) < 0 or int(self.pred.max()) > n_labels):
+            raise DynCleanError(f"{where}: predicted labels out of range for the labels {self.labels} "
+                                f"(0..{n_labels}, the last: non-entity)")
 
     @classmethod
     def from_index(

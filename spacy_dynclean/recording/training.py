@@ -66,8 +66,13 @@ BACKBONE_CONFIGS = {"cnn": "cnn", "minilm": "minilm"}
 
 
 def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, Dict[str, Any]]:
-    """Config file and overrides for a backbone: `cnn`, `minilm`, or any
-    Hugging Face model name or path (the GPU transformer config)."""
+    """Config file and overrides for a backbone: `cnn`, `minilm`, any
+    Hugging Face model name or path (the GPU transformer config), or a
+    training config file (.cfg) as it is."""
+    if backbone.endswith(".cfg"):  # a training config of its own, e.g. configs/cnn_clean.cfg
+        if not Path(backbone).is_file():
+            raise DynCleanError(f"{backbone}: no such training config")
+        return Path(backbone), {}
     if component not in ("dynclean_ner", "ner"):
         raise DynCleanError(f"--component must be 'dynclean_ner' or 'ner', not {component!r}")
     stem = BACKBONE_CONFIGS.get(backbone.lower(), "transformer")

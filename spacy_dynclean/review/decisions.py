@@ -69,6 +69,9 @@ def read_decisions(path: PathLike, groups: Dict[str, Group], labels: List[str]) 
         else:
             decision = parse_decision(record.get("decision"), where, labels)
         if decision is not None:
+            if out.get(gid, decision) != decision:
+                raise DynCleanError(f"{where}: group {gid} was decided {out[gid]!r} earlier in the file, "
+                                    f"now {decision!r}: keep one decision per group")
             out[gid] = decision
     return out
 
