@@ -80,8 +80,10 @@ def main() -> None:
                  "--training.before_update.after_epochs", str(args.after_epochs),
                  "--training.before_update.restart", "true" if args.restart else "false"]
         one_s = timed_train("cnn_clean.cfg", base / "one-run", args.dataset, seed, args.epochs, extra)
+        # a variant may link the first run's noisy trainings (same config and seeds): no time ratio of its own
+        reused = (base / "noisy").is_symlink()
         run = {"seed": seed, "noisy_seconds": round(noisy_s, 1), "one_run_seconds": round(one_s, 1),
-               "time_ratio": round(one_s / noisy_s, 3),
+               "time_ratio": None if reused else round(one_s / noisy_s, 3), "noisy_reused": reused,
                "scores": {"noisy": evaluate(base / "noisy", args.dataset),
                           "one_run": evaluate(base / "one-run", args.dataset),
                           **{k: v for k, v in earlier.get(seed, {}).items() if v}}}
@@ -97,8 +99,8 @@ def main() -> None:
             summary[name] = {key: {"mean": round(statistics.mean(s[key] for s in have), 4),
                                    "sd": round(statistics.stdev(s[key] for s in have), 4) if len(have) > 1 else 0.0}
                              for key in ("ents_f", "dev_f") if all(key in s for s in have)}
-    ratios = [r["time_ratio"] for r in runs]
-    summary["time_ratio"] = {"mean": round(statistics.mean(ratios), 3), "max": max(ratios)}
+    ratios = [r["time_ratio"] for r in runs if r["time_ratio"] is not None]
+    summary["time_ratio"] = {"mean": round(statistics.mean(ratios), 3), "max": max(ratios)} if ratios else None
     print(json.dumps(summary, indent=1))
     save(f"one-run-{args.dataset}-cnn{args.tag}", {
         "dataset": args.dataset, "epochs": args.epochs, "after_epochs": args.after_epochs, "restart": args.restart,

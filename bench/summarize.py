@@ -533,6 +533,34 @@ def readme_table() -> None:
                   + f" | {gap(g, len(d['runs'])) if g else '-'} |")
 
 
+def one_run() -> None:
+    """bench_one_run.py: one `spacy train` with the cleaning inside it."""
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("one-run-*.json"))]
+    if not files:
+        return
+    print("### Cleaning in the same run (round 10, bench_one_run.py)\n")
+    print("CNN, 10 epochs, the combined preset in both; `one run`: configs/cnn_clean.cfg, cleaned after "
+          "`after` epochs, then trained on (`restart`: from new weights); `three steps`: the same preset on "
+          "the recording run's dynamics, then a retraining (bench_quality.py's round-9 runs of the same seeds). "
+          "Test entity F1, mean ± sd over the seeds, dev F1 below it; time: the one-run training's wall time "
+          "over a noisy training's of the same seed, measured one after the other in the same run of the "
+          "script (a variant that reuses the first run's noisy trainings has no ratio of its own).\n")
+    print("| dataset | after | restart | seeds | noisy | one run | three steps | time ratio (mean, max) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+
+    def f1(d: dict, name: str, key: str) -> str:
+        x = d["summary"].get(name, {}).get(key)
+        return f"{x['mean']:.3f} ± {x['sd']:.3f}" if x else "-"
+
+    for d in sorted(files, key=lambda d: (d["dataset"], d["after_epochs"], d.get("restart", False))):
+        ratio = d["summary"].get("time_ratio")
+        seeds = seed_list([r["seed"] for r in d["runs"]])
+        cells = [f"{f1(d, n, 'ents_f')}<br>dev {f1(d, n, 'dev_f')}" for n in ("noisy", "one_run", "three_step")]
+        print(f"| {d['dataset']} | {d['after_epochs']} | {'yes' if d.get('restart') else 'no'} | {seeds} | "
+              + " | ".join(cells) + (f" | {ratio['mean']}, {ratio['max']} |" if ratio else " | - (noisy runs reused) |"))
+    print()
+
+
 def main() -> None:
     import sys
 
@@ -542,6 +570,7 @@ def main() -> None:
     print("# Results\n")
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
+    one_run()
     round9()
     quality()
     ner_parity()

@@ -219,3 +219,17 @@ def test_clean_help_is_short_and_not_truncated():
     options = [line.split()[0] for line in out.stdout.splitlines() if line.strip().startswith("--")]
     assert options == ["--report", "--code", "--help"]
     assert "…" not in out.stdout
+
+
+def test_an_override_no_decision_reads_is_a_warning(tmp_path):
+    """`--detectors.aum.negative_percentile 90` on a preset whose decision reads no AUM changes nothing: say so."""
+    from spacy_dynclean.cleaning.run import Cleaning
+
+    cleaning = Cleaning.from_config("goldfree", {"detectors.structure.min_share": 0.6, "paths.corpus": "x.spacy"})
+    assert cleaning.warnings == []  # the structure is read
+    from spacy_dynclean.cleaning.config import default_config
+
+    cfg = default_config("goldfree")
+    cfg["detectors"]["aum"] = {"@misc": "spacy-dynclean.aum_detector.v1"}
+    cleaning = Cleaning.from_config(cfg, {"detectors.aum.negative_percentile": 90, "paths.corpus": "x.spacy"})
+    assert len(cleaning.warnings) == 1 and "reads no detector 'aum'" in cleaning.warnings[0]

@@ -85,6 +85,21 @@ def test_apply_review_refuses_stale_decisions(tmp_path):
 
 
 
+def test_review_leaves_the_folders_other_files_alone(tmp_path):
+    """A review into a folder that holds the user's decisions rewrites its own three files only."""
+    reviewed(tmp_path)
+    (tmp_path / "review" / "decisions.csv").write_text("group,decision\n")
+    (tmp_path / "review" / "groups.json").write_text("{}")  # an old review's file: replaced
+    run_review("goldfree", tmp_path / "review", overrides={"paths.corpus": str(tmp_path / "cased.spacy"), **OVERRIDES})
+    assert (tmp_path / "review" / "decisions.csv").read_text() == "group,decision\n"
+    assert sorted(p.name for p in (tmp_path / "review").iterdir()) == [
+        "decisions.csv", "groups.json", "review.html", "tasks.jsonl"]
+    assert json.loads((tmp_path / "review" / "groups.json").read_text())["format"] == "spacy-dynclean.review.v1"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DynCleanError, match="is a file; a review writes a folder"):
+        run_review("goldfree", tmp_path / "file", overrides={"paths.corpus": str(tmp_path / "cased.spacy")})
+
+
 def test_apply_review_refuses_two_decisions_for_one_group(tmp_path):
     _, by_key, _ = reviewed(tmp_path)
     the = by_key[("The", "remove")]["id"]

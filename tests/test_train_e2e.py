@@ -141,7 +141,8 @@ def test_one_run_cleaning_writes_what_clean_writes(tmp_path, webpage_dir):
 
     cleaned = tmp_path / "cleaned" / "train-cleaned.spacy"
     result = run_train("cnn_clean.cfg", tmp_path, webpage_dir, "--training.max_epochs", "3",
-                       "--paths.cleaned", str(cleaned), "--paths.clean_config", "goldfree")
+                       "--training.before_update.after_epochs", "1", "--paths.cleaned", str(cleaned),
+                       "--paths.clean_config", "goldfree")
     assert "clean_in_training:" in result.stdout + result.stderr
     assert Dynamics.from_disk(tmp_path / "dyn").n_epochs == 1  # recording stopped at the cleaning
     for suffix in (".report.json", ".report.md", ".cfg"):

@@ -8,7 +8,7 @@ corrected labels for the rest of the configured epochs.
     [training.before_update]
     @callbacks = "spacy-dynclean.clean_in_training.v1"
     cleaning_config = "combined"
-    after_epochs = 1
+    after_epochs = 5
     train = ${paths.train}
     dev = ${paths.dev}
     output = ${paths.cleaned}
@@ -162,7 +162,7 @@ def make_clean_in_training(cleaning_config: str, *, after_epochs: int, train: Pa
 
 
 @registry.callbacks("spacy-dynclean.clean_in_training.v1")
-def create_clean_in_training(cleaning_config: str = "combined", after_epochs: int = 1,
+def create_clean_in_training(cleaning_config: str = "combined", after_epochs: int = 5,
                              train: Optional[str] = None, output: Optional[str] = None, dev: Optional[str] = None,
                              dynamics_dir: Optional[str] = None, overrides: Dict[str, Any] = {},
                              restart: bool = False) -> Callable[[Language, Dict[str, Any]], None]:

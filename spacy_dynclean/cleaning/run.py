@@ -50,6 +50,18 @@ def run_detectors(evidence: Evidence, detectors: Dict[str, Detector], names: Lis
     return out
 
 
+def unread_overrides(overrides: Dict[str, Any], resolved: Resolved) -> List[str]:
+    """A line per override of a detector that no decision reads: it would change nothing."""
+    read = resolved.decision.detectors
+    out = []
+    for key in overrides:
+        parts = str(key).split(".")
+        if parts[0] == "detectors" and len(parts) > 2 and parts[1] not in read:
+            out.append(f"--{key}: the decision reads no detector {parts[1]!r} (it reads {', '.join(read) or 'none'}), "
+                       "so this override changes nothing")
+    return out
+
+
 @dataclass
 class CleanFiles:
     """The files a cleaning writes: the corpus, the JSON report (default
@@ -84,6 +96,7 @@ class Cleaning:
     flags: Optional[Flags] = None
     cleaned: Optional[Cleaned] = None
     started: float = field(default_factory=time.time)
+    warnings: List[str] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: Union[PathLike, Config, str], overrides: Optional[Dict[str, Any]] = None, *,
@@ -94,7 +107,11 @@ class Cleaning:
         resolved = resolve_clean_config(load_clean_config(config, overrides))
         is_file = not isinstance(config, Config) and Path(str(config)).exists()
         inputs = resolved.inputs + ([config] if is_file else []) + ([code_path] if code_path else [])
-        return cls(resolved, "<Config>" if isinstance(config, Config) else str(config), overrides, inputs)
+        cleaning = cls(resolved, "<Config>" if isinstance(config, Config) else str(config), overrides, inputs)
+        cleaning.warnings = unread_overrides(overrides, resolved)
+        for w in cleaning.warnings:
+            msg.warn(w)
+        return cleaning
 
     @property
     def decision(self) -> Decision:
@@ -126,6 +143,7 @@ class Cleaning:
             self.detect()
         assert self.evidence is not None
         flags = self.decision.flag(self.evidence, self.suspicions)
+        flags.warnings += self.warnings
         for name, suspicion in self.suspicions.items():
             flags.warnings += [f"detectors.{name}: {w}" for w in suspicion.warnings]
         msg.info(f"Decided: {int(flags.positive.sum()):,} positives and {int(flags.negative.sum()):,} negatives "

@@ -32,6 +32,8 @@ from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanE
 FILE_NAME = "folds.npz"
 FORMAT = "spacy-dynclean.folds.v1"
 MODES = ("entity-disjoint", "random")
+#: Each fold trains a pipeline: more than this is almost surely a typo.
+MAX_FOLDS = 20
 
 
 class FoldPredictions:
@@ -97,6 +99,10 @@ def assign_folds(docs: Sequence[Doc], k: int, *, mode: str = "entity-disjoint", 
         raise DynCleanError(f"--mode must be one of {MODES}, not {mode!r}")
     if k < 2:
         raise DynCleanError(f"--folds must be at least 2, not {k}")
+    if k > len(docs):
+        raise DynCleanError(f"--folds {k}: more folds than the corpus has docs ({len(docs)}); each fold trains a model")
+    if k > MAX_FOLDS:
+        raise DynCleanError(f"--folds {k}: at most {MAX_FOLDS} folds (each trains a model)")
     rng = numpy.random.default_rng(seed)
     if mode == "random":
         return [[int(f)] for f in rng.integers(0, k, size=len(docs))]

@@ -80,20 +80,23 @@ def task_of(group: Group, doc: Doc, occurrence: List[Any]) -> Dict[str, Any]:
     }
 
 
-def write_review(evidence: Evidence, groups: List[Group], config_text: str, output: Path, *,
+#: The files `review` writes into its folder (other files there are left alone).
+REVIEW_FILES = ("review.html", "tasks.jsonl", "groups.json")
+
+
+def write_review(evidence: Evidence, groups: List[Group], config_text: str, paths: Dict[str, Path], *,
                  examples: int = 3, max_groups: Optional[int] = None) -> Dict[str, int]:
-    """review.html, tasks.jsonl and groups.json in `output` (a temporary
-    folder of a transaction)."""
+    """review.html, tasks.jsonl and groups.json to `paths` (by those names:
+    the temporary paths of a transaction)."""
     docs_by_id = {did: doc for did, doc in zip(evidence.samples.doc_ids, evidence.docs_by_position())}
     shown = groups[:max_groups] if max_groups else groups
-    (output / "review.html").write_text(render_html(shown, docs_by_id, examples=examples,
-                                                    title=f"spacy-dynclean review of {evidence.corpus}"),
-                                        encoding="utf8")
-    with open(output / "tasks.jsonl", "w", encoding="utf8") as f:
+    paths["review.html"].write_text(render_html(shown, docs_by_id, examples=examples,
+                                                title=f"spacy-dynclean review of {evidence.corpus}"), encoding="utf8")
+    with open(paths["tasks.jsonl"], "w", encoding="utf8") as f:
         for group in shown:
             task = task_of(group, docs_by_id[group.occurrences[0][0]], group.occurrences[0])
             f.write(json.dumps(task, ensure_ascii=False) + "\n")
-    write_json(output / "groups.json", {
+    write_json(paths["groups.json"], {
         "format": FORMAT, "corpus": str(evidence.corpus),
         "fingerprint": corpus_fingerprint(evidence.docs, evidence.samples.spans_key, evidence.samples.ignore_key),
         "labels": evidence.samples.labels, "config": config_text, "groups": [asdict(g) for g in groups],

@@ -16,7 +16,7 @@ from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.samples import corpus_fingerprint
 from spacy_dynclean.review.decisions import read_decisions, reviewed_flags
 from spacy_dynclean.review.groups import FORMAT, Group, build_groups
-from spacy_dynclean.review.render import write_review
+from spacy_dynclean.review.render import REVIEW_FILES, write_review
 from spacy_dynclean.util import (DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, read_json,
                                  write_json)
 
@@ -32,11 +32,15 @@ def run_review(config: Any, output: PathLike, *, overrides: Optional[Dict[str, A
         raise DynCleanError(f"--max-groups must be at least 1, not {max_groups}")
     cleaning = Cleaning.from_config(config, overrides, code_path=code_path)
     output = Path(output)
-    with Outputs([output], cleaning.inputs) as outputs:
+    if output.exists() and not output.is_dir():
+        raise DynCleanError(f"{output}: is a file; a review writes a folder")
+    finals = {name: output / name for name in REVIEW_FILES}  # the folder's other files are left alone
+    with Outputs(list(finals.values()), cleaning.inputs) as outputs:
         flags = cleaning.decide()
         assert cleaning.evidence is not None
         groups = build_groups(cleaning.evidence, flags, cleaning.suspicions, cleaning.decision)
-        counts = write_review(cleaning.evidence, groups, cleaning.resolved.text, outputs.folder(output),
+        counts = write_review(cleaning.evidence, groups, cleaning.resolved.text,
+                              {name: outputs.path(path) for name, path in finals.items()},
                               examples=examples, max_groups=max_groups)
     msg.good(f"Wrote {counts['shown']:,} of {counts['groups']:,} groups ({counts['occurrences']:,} flagged samples) "
              f"to {output}: review.html, tasks.jsonl, groups.json")
