@@ -50,6 +50,9 @@ def handle_errors(func: Callable) -> Callable:
             fail(str(e))
         except SystemExit as e:
             if isinstance(e.code, int) and e.code > 128:  # SIGTERM / SIGINT during a write
+                if getattr(e, "written", False):
+                    fail(f"interrupted (signal {e.code - 128}) while the outputs were renamed into place: the "
+                         "renames were finished first, every output is new and complete", e.code)
                 fail(f"interrupted (signal {e.code - 128}): nothing was written", e.code)
             raise
         except KeyboardInterrupt:

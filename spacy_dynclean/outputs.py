@@ -3,11 +3,15 @@
 Every command writes its files to temporary paths beside the final ones and
 renames them into place at the end, so a failure, a kill or a full disk leaves
 either the previous outputs or the new ones, never a mix. A folder output is
-written as a temporary folder and swapped in. Temporary paths are removed on
-an error, on SIGTERM and on SIGINT; one left behind by a SIGKILL is removed by
-the next command that writes the same output. No output may be, or lie inside,
-an input (or contain one, when it is a folder).
+written as a temporary folder and swapped in. The renames are journaled: the
+old outputs are moved aside first, and a kill in the middle (SIGKILL, a power
+cut) is rolled back by the next command that writes one of the same outputs,
+so every old output comes back. SIGTERM and SIGINT wait until the renames are
+done (then the outputs are all new, and the message says so). Temporary paths
+are removed on an error, on SIGTERM and on SIGINT. No output may be, or lie
+inside, an input (or contain one, when it is a folder).
 """
+import json
 import os
 import shutil
 import signal
@@ -19,6 +23,50 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 from spacy_dynclean.util import DynCleanError, PathLike, write_json
 
 TMP_SUFFIX = ".dynclean-tmp"
+JOURNAL = f".dynclean-commit.{{pid}}.json{TMP_SUFFIX}"
+
+
+class Interrupted(SystemExit):
+    """SIGTERM / SIGINT during a command: `written` says whether the outputs
+    had all been committed when it arrived (it waits out the renames)."""
+
+    def __init__(self, code: int, written: bool = False) -> None:
+        super().__init__(code)
+        self.written = written
+
+
+def _journal_entries(journal: Path) -> List[Dict[str, str]]:
+    try:
+        data = json.loads(journal.read_text(encoding="utf8"))
+        return list(data["entries"]) if not data.get("done") else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def roll_back(journal: Path) -> None:
+    """Undo a commit that a kill stopped part-way: every old output back, every new one gone."""
+    for entry in _journal_entries(journal):
+        final, backup = Path(entry["final"]), Path(entry["backup"])
+        tmp = Path(entry["tmp"]) if entry.get("tmp") else None
+        if backup.exists() or backup.is_symlink():
+            if final.exists() or final.is_symlink():
+                _remove(final)  # the new output, renamed in before the kill
+            os.replace(backup, final)  # the old output back
+        elif entry.get("had_old") != "yes" and tmp is not None and not tmp.exists() and final.exists():
+            _remove(final)  # a new output where there was none before
+        if tmp is not None:
+            _remove(tmp)
+    _remove(journal)
+
+
+def recover(folder: Path) -> None:
+    """Roll back the stopped commits of dead processes in `folder`."""
+    if not folder.is_dir():
+        return
+    for journal in folder.glob(JOURNAL.format(pid="*")):
+        pid_text = journal.name.split(".")[2]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            roll_back(journal)
 
 
 def _resolve(path: PathLike) -> Path:
@@ -107,10 +155,13 @@ class Outputs:
     def __init__(self, outputs: Sequence[PathLike], inputs: Iterable[Optional[PathLike]] = ()) -> None:
         self.finals: List[Path] = [Path(o) for o in outputs]
         check_outputs(self.finals, inputs)
+        for folder in {f.parent for f in self.finals}:
+            recover(folder)
         self._temps: Dict[Path, Path] = {}
         self._removals: List[Path] = []
         self._created_dirs: List[Path] = []
         self._old_handlers: Dict[int, object] = {}
+        self._deferred: Optional[List[int]] = None
         self.committed = False
 
     def _prepare(self, final: Path, folder: bool) -> Path:
@@ -173,29 +224,49 @@ class Outputs:
 
     def commit(self) -> None:
         """Rename every temporary path onto its final path (a folder output
-        replaces the old folder)."""
+        replaces the old folder), journaled; SIGTERM and SIGINT wait."""
         umask = os.umask(0)
         os.umask(umask)
-        for final in self.finals:
-            tmp = self._temps.get(final)
-            if tmp is None:
-                continue
-            try:
-                if tmp.is_dir():
-                    old = final.parent / f".{final.name}.{os.getpid()}.old{TMP_SUFFIX}"
-                    if final.exists():
-                        os.replace(final, old)
-                    os.replace(tmp, final)
-                    _remove(old)
-                else:
-                    os.chmod(tmp, 0o666 & ~umask)
-                    os.replace(tmp, final)
-            except OSError as e:
-                raise os_error(final, e) from None
-            del self._temps[final]
-        for final in self._removals:
-            _remove(final)
+        pending = dict(self._temps)
+        if not pending and not self._removals:
+            self.committed = True
+            return
+        pid = os.getpid()
+        entries = [{"final": os.path.abspath(f), "tmp": os.path.abspath(pending[f]) if f in pending else "",
+                    "had_old": "yes" if f.exists() else "no",
+                    "backup": os.path.abspath(f.parent / f".{f.name}.{pid}.old{TMP_SUFFIX}")}
+                   for f in self.finals if f in pending or f in self._removals]
+        journal = self.finals[0].parent / JOURNAL.format(pid=pid)
+        self._deferred = []
+        current = self.finals[0]
+        try:
+            self._write_journal(journal, entries, done=False)
+            for entry in entries:
+                current = Path(entry["final"])
+                if entry["had_old"] == "yes":
+                    os.replace(current, entry["backup"])
+                if entry["tmp"]:
+                    if not Path(entry["tmp"]).is_dir():
+                        os.chmod(entry["tmp"], 0o666 & ~umask)
+                    os.replace(entry["tmp"], current)
+            self._write_journal(journal, entries, done=True)
+        except OSError as e:
+            roll_back(journal)
+            raise os_error(current, e) from None
+        finally:
+            deferred, self._deferred = self._deferred, None
+        for entry in entries:
+            _remove(Path(entry["backup"]))
+        _remove(journal)
+        self._temps.clear()
         self.committed = True
+        if deferred:
+            raise Interrupted(128 + deferred[0], written=True)
+
+    def _write_journal(self, journal: Path, entries: List[Dict[str, str]], done: bool) -> None:
+        tmp = journal.with_name(journal.name + ".new")
+        tmp.write_text(json.dumps({"done": done, "entries": entries}), encoding="utf8")
+        os.replace(tmp, journal)
 
     def discard(self) -> None:
         """Remove the temporary paths and the folders this command created."""
@@ -210,7 +281,10 @@ class Outputs:
         self._created_dirs.clear()
 
     def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
-        raise SystemExit(128 + signum)
+        if self._deferred is not None:  # inside the renames: finish them first
+            self._deferred.append(signum)
+            return
+        raise Interrupted(128 + signum)
 
     def __enter__(self) -> "Outputs":
         try:
