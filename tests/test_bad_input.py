@@ -236,6 +236,22 @@ def test_train_missing_corpus(box):
     check_fails(box, ["train", "cnn", box / "out", "--paths.train", box / "nope.spacy"], "nope.spacy: no such corpus")
 
 
+@pytest.mark.parametrize("damage,expect", [("zero", "holds no docs (--paths.dev)"),
+                                           ("truncated", "not a readable DocBin (--paths.dev")])
+def test_train_empty_or_truncated_dev_set(box, damage, expect):
+    from spacy.tokens import DocBin
+
+    dev = box / "dev-bad.spacy"
+    if damage == "zero":
+        DocBin().to_disk(dev)
+    else:
+        data = (box / "train.spacy").read_bytes()
+        dev.write_bytes(data[: len(data) // 2])
+    line = check_fails(box, ["train", "cnn", box / "out", "--paths.train", box / "train.spacy", "--paths.dev", dev],
+                       "dev-bad.spacy")
+    assert expect in line and not (box / "out").exists()
+
+
 def test_train_output_onto_an_input(box):
     check_fails(box, ["train", "cnn", box / "train.spacy", "--paths.train", box / "train.spacy"], "train.spacy")
 
@@ -518,3 +534,10 @@ def test_sigterm_to_a_command_one_line(box):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "interrupted" in lines[0] and "nothing was written" in lines[0]
     assert tree(box) == before
+
+
+def test_report_threshold_run_of_another_corpus(box):
+    other = docs_of(box, GOLD, "other")  # other labels: another corpus's fingerprint
+    make_dynamics(other, threshold=True).to_disk(box / "thr-other")
+    check_fails(box, ["report", box / "dyn", box / "plots", "-t", box / "thr-other"], "another corpus")
+    assert not (box / "plots").exists()

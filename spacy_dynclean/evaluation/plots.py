@@ -5,6 +5,7 @@ from typing import Any, Dict, Optional
 import numpy
 from wasabi import msg
 
+from spacy_dynclean.evidence.bundle import check_pair
 from spacy_dynclean.evidence.scores import compute_scores
 from spacy_dynclean.evidence.thresholds import threshold_sample_kinds
 from spacy_dynclean.recording.dynamics import Dynamics
@@ -108,6 +109,8 @@ def run_report(dynamics: Path, output_dir: Path, *, threshold_dynamics: Optional
     written together; the flags and k from a clean report where given."""
     dyn = Dynamics.from_disk(dynamics)
     thr = Dynamics.from_disk(threshold_dynamics) if threshold_dynamics else None
+    if thr is not None:
+        check_pair(dyn, thr, str(threshold_dynamics))
     data: Optional[Dict[str, Any]] = None
     if clean_report is not None:
         loaded = read_json(clean_report, "clean report")

@@ -26,6 +26,20 @@ def check_writable_dir(path: PathLike, what: str) -> None:
         raise DynCleanError(f"{probe}: not writable, so the {what} {path} cannot be written (check the permissions)")
 
 
+def count_docs(path: Path, key: str) -> int:
+    """The docs of a training DocBin; an empty or unreadable one is an error naming it."""
+    from spacy.tokens import DocBin
+
+    try:
+        n = len(DocBin().from_disk(path))
+    except Exception as e:  # msgpack's and zlib's own errors on a truncated file
+        raise DynCleanError(f"{path}: not a readable DocBin (--{key}; {type(e).__name__}): convert it again "
+                            "with `python -m spacy_dynclean convert`") from None
+    if n == 0:
+        raise DynCleanError(f"{path}: holds no docs (--{key})")
+    return n
+
+
 def check_training_paths(overrides: Dict[str, Any], output: Optional[PathLike]) -> None:
     """Inputs of a training exist; its outputs (pipeline folder, dynamics
     folder) are writable and are not, nor lie inside, an input."""
@@ -36,6 +50,8 @@ def check_training_paths(overrides: Dict[str, Any], output: Optional[PathLike]) 
             raise DynCleanError(f"{value}: no such corpus (--{key})")
         if value is not None and Path(str(value)).is_dir():
             raise DynCleanError(f"{value}: is a folder, not a DocBin (--{key})")
+        if value is not None:
+            count_docs(Path(str(value)), key)
     outputs = []
     if output is not None:
         check_writable_dir(output, "training output")
