@@ -93,7 +93,7 @@ def test_review_leaves_the_folders_other_files_alone(tmp_path):
     run_review("goldfree", tmp_path / "review", overrides={"paths.corpus": str(tmp_path / "cased.spacy"), **OVERRIDES})
     assert (tmp_path / "review" / "decisions.csv").read_text() == "group,decision\n"
     assert sorted(p.name for p in (tmp_path / "review").iterdir()) == [
-        "decisions.csv", "groups.json", "review.html", "tasks.jsonl"]
+        "decisions.csv", "groups.json", "label-studio.json", "label-studio.xml", "review.html", "tasks.jsonl"]
     assert json.loads((tmp_path / "review" / "groups.json").read_text())["format"] == "spacy-dynclean.review.v1"
     (tmp_path / "file").write_text("x")
     with pytest.raises(DynCleanError, match="is a file; a review writes a folder"):

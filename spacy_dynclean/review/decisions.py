@@ -5,16 +5,17 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 
 from spacy_dynclean.cleaning.contract import Flags, Proposals, Suspicion
 from spacy_dynclean.convert import read_text
 from spacy_dynclean.evidence.bundle import Evidence
 from spacy_dynclean.review.groups import Group, suggested_label
+from spacy_dynclean.review.label_studio import decision_of_annotation, read_export
 from spacy_dynclean.util import DynCleanError, PathLike
 
-DECISIONS = ("accept", "reject", "remove")  # and "relabel:LABEL"
+DECISIONS = ("accept", "reject", "remove")  # and "relabel:LABEL", "bounds:LEFT:RIGHT:LABEL"
 
 
 def parse_decision(value: Any, where: str, labels: List[str]) -> str:
@@ -25,46 +26,57 @@ def parse_decision(value: Any, where: str, labels: List[str]) -> str:
         return value
     if value.startswith("relabel:") and value.split(":", 1)[1] in labels:
         return value
-    raise DynCleanError(f"{where}: unknown decision {value!r}: use accept, reject, remove or relabel:LABEL "
-                        f"(labels: {', '.join(labels)})")
+    parts = value.split(":", 3)
+    if parts[0] == "bounds" and len(parts) == 4 and parts[3] in labels and all(
+            p.lstrip("-").isdigit() for p in parts[1:3]):
+        return value
+    raise DynCleanError(f"{where}: unknown decision {value!r}: use accept, reject, remove, relabel:LABEL or "
+                        f"bounds:LEFT:RIGHT:LABEL (labels: {', '.join(labels)})")
+
+
+def read_records(path: Path, text: str) -> List[Tuple[Any, str]]:
+    """(record, where) pairs of a decisions file: CSV lines, JSON lines, or a Label Studio JSON export."""
+    if path.suffix.lower() == ".json":
+        return read_export(text, str(path))
+    if path.suffix.lower() == ".csv":
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(x.strip() for x in r)]
+        if rows and rows[0][0].strip().lower() == "group":
+            rows = rows[1:]
+        return [({"group": r[0].strip(), "decision": r[1] if len(r) > 1 else None}, f"{path}: line {i}")
+                for i, r in enumerate(rows, start=1)]
+    records = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((json.loads(line), f"{path}: line {i}"))
+        except json.JSONDecodeError as e:
+            raise DynCleanError(f"{path}: line {i}: malformed JSON ({e.msg})") from None
+    return records
 
 
 def read_decisions(path: PathLike, groups: Dict[str, Group], labels: List[str]) -> Dict[str, str]:
     """Decisions per group id from a reviewed tasks JSONL (Prodigy's
     "answer", with the label of the suggested span possibly changed or the
-    span deleted), a JSONL of {"group", "decision"} or a CSV of
-    group,decision lines."""
+    span deleted), a Label Studio JSON export (.json), a JSONL of
+    {"group", "decision"} or a CSV of group,decision lines."""
     path = Path(path)
     if not path.exists():
         raise DynCleanError(f"{path}: no such decisions file")
-    text = read_text(path)
     out: Dict[str, str] = {}
-    if path.suffix.lower() == ".csv":
-        rows = [r for r in csv.reader(text.splitlines()) if r and any(x.strip() for x in r)]
-        if rows and rows[0][0].strip().lower() == "group":
-            rows = rows[1:]
-        records = [({"group": r[0].strip(), "decision": r[1] if len(r) > 1 else None}, f"{path}: line {i}")
-                   for i, r in enumerate(rows, start=1)]
-    else:
-        records = []
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((json.loads(line), f"{path}: line {i}"))
-            except json.JSONDecodeError as e:
-                raise DynCleanError(f"{path}: line {i}: malformed JSON ({e.msg})") from None
-    for record, where in records:
+    for record, where in read_records(path, read_text(path)):
         if not isinstance(record, dict):
             raise DynCleanError(f"{where}: expected an object")
-        gid = record.get("group") or (record.get("meta") or {}).get("group")
+        gid = record.get("group") or (record.get("meta") or {}).get("group") or \
+            (record.get("data") or {}).get("group")
         if gid is None:
             raise DynCleanError(f"{where}: no group id (a 'group' field, or meta.group of a review task)")
         if gid not in groups:
             raise DynCleanError(f"{where}: unknown group {gid!r}: the decisions belong to another review "
                                 "(or the corpus changed since)")
-        if "answer" in record:
-            decision = decision_of_task(record, groups[gid], where)
+        if "answer" in record or "annotations" in record:
+            read = decision_of_task if "answer" in record else decision_of_annotation
+            decision = read(record, groups[gid], where)
             decision = None if decision is None else parse_decision(decision, where, labels)
         else:
             decision = parse_decision(record.get("decision"), where, labels)
@@ -137,10 +149,15 @@ def reviewed_flags(evidence: Evidence, flags: Flags, groups: Dict[str, Group], d
                 label, span = n_labels, (s, e)
             elif choice.startswith("relabel:"):
                 label, span = labels.index(choice.split(":", 1)[1]), (ss, se)
+            elif choice.startswith("bounds:"):  # the reviewer's own span, relative to each occurrence's
+                _, left, right, name = choice.split(":", 3)
+                label, span = labels.index(name), (s + int(left), e + int(right))
             else:  # accept: the suggestion shown
                 shown = suggested_label(group)
                 label = labels.index(shown) if shown in labels else (n_labels if group.action == "remove" else -1)
                 span = (ss, se)
+            if not 0 <= span[0] < span[1] <= len(evidence.docs_by_position()[p]):
+                raise DynCleanError(f"group {gid}: the decided span {span[0]}..{span[1]} falls outside doc {doc_id}")
             rows_out.append((row if group.kind == "positive" else -1, p, span[0], span[1], label, 2.0))
     review = Suspicion.none(len(samples))
     review.proposals = Proposals.from_rows(rows_out)

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from spacy.tokens import Doc
 
 from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.review import label_studio
 from spacy_dynclean.recording.samples import corpus_fingerprint
 from spacy_dynclean.review.groups import FORMAT, Group, describe, suggested_label
 from spacy_dynclean.util import write_json
@@ -81,13 +82,14 @@ def task_of(group: Group, doc: Doc, occurrence: List[Any]) -> Dict[str, Any]:
 
 
 #: The files `review` writes into its folder (other files there are left alone).
-REVIEW_FILES = ("review.html", "tasks.jsonl", "groups.json")
+REVIEW_FILES = ("review.html", "tasks.jsonl", "groups.json", "label-studio.json", "label-studio.xml")
 
 
 def write_review(evidence: Evidence, groups: List[Group], config_text: str, paths: Dict[str, Path], *,
                  examples: int = 3, max_groups: Optional[int] = None) -> Dict[str, int]:
-    """review.html, tasks.jsonl and groups.json to `paths` (by those names:
-    the temporary paths of a transaction)."""
+    """review.html, tasks.jsonl (Prodigy), label-studio.json and .xml and
+    groups.json to `paths` (by those names: the temporary paths of a
+    transaction)."""
     docs_by_id = {did: doc for did, doc in zip(evidence.samples.doc_ids, evidence.docs_by_position())}
     shown = groups[:max_groups] if max_groups else groups
     paths["review.html"].write_text(render_html(shown, docs_by_id, examples=examples,
@@ -96,6 +98,8 @@ def write_review(evidence: Evidence, groups: List[Group], config_text: str, path
         for group in shown:
             task = task_of(group, docs_by_id[group.occurrences[0][0]], group.occurrences[0])
             f.write(json.dumps(task, ensure_ascii=False) + "\n")
+    write_json(paths["label-studio.json"], [label_studio.task_of(g, docs_by_id[g.occurrences[0][0]]) for g in shown])
+    paths["label-studio.xml"].write_text(label_studio.labeling_config(evidence.samples.labels), encoding="utf8")
     write_json(paths["groups.json"], {
         "format": FORMAT, "corpus": str(evidence.corpus),
         "fingerprint": corpus_fingerprint(evidence.docs, evidence.samples.spans_key, evidence.samples.ignore_key),

@@ -43,7 +43,7 @@ def run_review(config: Any, output: PathLike, *, overrides: Optional[Dict[str, A
                               {name: outputs.path(path) for name, path in finals.items()},
                               examples=examples, max_groups=max_groups)
     msg.good(f"Wrote {counts['shown']:,} of {counts['groups']:,} groups ({counts['occurrences']:,} flagged samples) "
-             f"to {output}: review.html, tasks.jsonl, groups.json")
+             f"to {output}: {', '.join(REVIEW_FILES)}")
     return counts
 
 
