@@ -141,3 +141,79 @@ def test_review_page_in_a_headless_browser(tmp_path):
         assert f'data-group="{g["id"]}"' in dom
     assert "1. 'The' (MISC): make it a non-entity" in dom.replace("&#x27;", "'").replace("&#39;", "'")
     assert dom.count('class="spans"') >= 5  # displaCy drew every example sentence
+
+
+# --- Label Studio -------------------------------------------------------------------------------
+
+
+def label_studio_export(tmp_path, answers):
+    """The review's Label Studio tasks as a project export would hold them,
+    answered: {form: result spans as (start token, end token, label), or None to skip}."""
+    tasks = json.loads((tmp_path / "review" / "label-studio.json").read_text())
+    out = []
+    for i, task in enumerate(tasks, start=1):
+        chars = task["data"]["tokens"]
+        spans = answers.get(task["data"]["form"], "unanswered")
+        annotations = []
+        if spans is None:
+            annotations = [{"id": i, "result": [], "was_cancelled": True}]
+        elif spans != "unanswered":
+            annotations = [{"id": i, "was_cancelled": False, "result": [
+                {"id": f"r{i}", "from_name": "label", "to_name": "text", "type": "labels",
+                 "value": {"start": chars[s][0], "end": chars[e - 1][1], "labels": [label]}}
+                for s, e, label in spans]}]
+        out.append({"id": i, "data": task["data"], "annotations": annotations,
+                    "predictions": task["predictions"]})
+    path = tmp_path / "review" / "export.json"
+    path.write_text(json.dumps(out))
+    return path
+
+
+def test_label_studio_tasks_and_config(tmp_path):
+    _, by_key, groups = reviewed(tmp_path)
+    tasks = json.loads((tmp_path / "review" / "label-studio.json").read_text())
+    assert [t["data"]["group"] for t in tasks] == [g["id"] for g in groups]
+    york = next(t for t in tasks if t["data"]["form"] == "York")
+    (result,) = york["predictions"][0]["result"]
+    assert york["data"]["text"][result["value"]["start"]:result["value"]["end"]] == "New York"
+    assert result["value"]["labels"] == ["LOC"] and result["from_name"] == "label" and result["to_name"] == "text"
+    the = next(t for t in tasks if t["data"]["form"] == "The")
+    assert the["predictions"][0]["result"] == []  # the suggestion is "not an entity": no span
+    config = (tmp_path / "review" / "label-studio.xml").read_text()
+    assert '<Labels name="label" toName="text">' in config and '<Label value="PER"/>' in config
+
+
+def test_label_studio_export_gives_the_same_corpus_as_the_csv(tmp_path):
+    _, by_key, _ = reviewed(tmp_path)
+    export = label_studio_export(tmp_path, {
+        "The": [],  # the suggested removal, accepted
+        "York": [(3, 5, "ORG")],  # the suggested span, another label
+        "Carl Lee": None,  # skipped: undecided
+    })
+    via_ls = apply_review(tmp_path / "cased.spacy", export, tmp_path / "ls.spacy", overrides=OVERRIDES)
+    the, york = by_key[("The", "remove")]["id"], by_key[("York", "rebound:LOC")]["id"]
+    (tmp_path / "review" / "d.csv").write_text(f"group,decision\n{the},accept\n{york},relabel:ORG\n")
+    via_csv = apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "csv.spacy",
+                           overrides=OVERRIDES)
+    assert via_ls["decisions_by_kind"] == {"accept": 1, "relabel": 1} and via_ls["decided_groups"] == 2
+    assert (tmp_path / "ls.spacy").read_bytes() == (tmp_path / "csv.spacy").read_bytes()
+    assert via_ls["changes"] == via_csv["changes"]
+
+
+def test_label_studio_reject_and_own_bounds(tmp_path):
+    _, by_key, _ = reviewed(tmp_path)
+    export = label_studio_export(tmp_path, {
+        "The": [(0, 1, "MISC")],  # the distant span and label: reject
+        "York": [(2, 5, "LOC")],  # the reviewer's own span: "in New York"
+    })
+    apply_review(tmp_path / "cased.spacy", export, tmp_path / "o.spacy", overrides=OVERRIDES)
+    docs = {d.text.strip(): d for d in read_docbin(tmp_path / "o.spacy")}
+    assert [(e.text, e.label_) for e in docs["The mayor met Anna Berg"].ents][0] == ("The", "MISC")
+    assert [(e.text, e.label_) for e in docs["the press in New York waited"].ents] == [("in New York", "LOC")]
+    bad = label_studio_export(tmp_path, {"York": [(3, 5, "LOC"), (0, 1, "PER")]})
+    with pytest.raises(DynCleanError, match="export.json: task 3: group .*: 2 spans"):
+        apply_review(tmp_path / "cased.spacy", bad, tmp_path / "o2.spacy", overrides=OVERRIDES)
+    (tmp_path / "review" / "not.json").write_text('{"a": 1}')
+    with pytest.raises(DynCleanError, match="not.json: not a Label Studio JSON export"):
+        apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "not.json", tmp_path / "o3.spacy",
+                     overrides=OVERRIDES)

@@ -119,6 +119,22 @@ class Reviewed:
     suspicion: Suspicion
 
 
+def decided_span(choice: str, group: Group, distant: Tuple[int, int], suggested: Tuple[int, int],
+                 labels: List[str]) -> Tuple[int, Tuple[int, int]]:
+    """The label column and span a decision gives one occurrence of a group
+    (the non-entity column: not an entity; -1: masked)."""
+    n_labels = len(labels)
+    if choice == "remove":
+        return n_labels, distant
+    if choice.startswith("relabel:"):
+        return labels.index(choice.split(":", 1)[1]), suggested
+    if choice.startswith("bounds:"):  # the reviewer's own span, relative to each occurrence's distant span
+        _, left, right, name = choice.split(":", 3)
+        return labels.index(name), (distant[0] + int(left), distant[1] + int(right))
+    shown = suggested_label(group)  # accept: the suggestion shown
+    return (labels.index(shown) if shown in labels else (n_labels if group.action == "remove" else -1)), suggested
+
+
 def reviewed_flags(evidence: Evidence, flags: Flags, groups: Dict[str, Group], decided: Dict[str, str]
                    ) -> Reviewed:
     """Reject clears a group's flags; accept, remove and relabel flag its
@@ -145,19 +161,15 @@ def reviewed_flags(evidence: Evidence, flags: Flags, groups: Dict[str, Group], d
                 kind_flags[row] = False
                 continue
             kind_flags[row] = True
-            if choice == "remove":
-                label, span = n_labels, (s, e)
-            elif choice.startswith("relabel:"):
-                label, span = labels.index(choice.split(":", 1)[1]), (ss, se)
-            elif choice.startswith("bounds:"):  # the reviewer's own span, relative to each occurrence's
-                _, left, right, name = choice.split(":", 3)
-                label, span = labels.index(name), (s + int(left), e + int(right))
-            else:  # accept: the suggestion shown
-                shown = suggested_label(group)
-                label = labels.index(shown) if shown in labels else (n_labels if group.action == "remove" else -1)
-                span = (ss, se)
+            label, span = decided_span(choice, group, (s, e), (ss, se), labels)
             if not 0 <= span[0] < span[1] <= len(evidence.docs_by_position()[p]):
                 raise DynCleanError(f"group {gid}: the decided span {span[0]}..{span[1]} falls outside doc {doc_id}")
+            if group.kind == "negative" and span != (s, e):  # another span is the missed entity
+                other = evidence.row_of(p, *span)
+                if other < 0:
+                    raise DynCleanError(f"group {gid}: the decided span {span[0]}..{span[1]} is longer than the "
+                                        "cleaning's max_span_length")
+                negative[row], negative[other] = False, True
             rows_out.append((row if group.kind == "positive" else -1, p, span[0], span[1], label, 2.0))
     review = Suspicion.none(len(samples))
     review.proposals = Proposals.from_rows(rows_out)
