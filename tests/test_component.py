@@ -179,3 +179,20 @@ def test_recording_needs_ids():
         RecordDynamics("unused")(nlp, {"epoch": 0, "step": 0})
     with pytest.raises(DynCleanError, match="sample ids"):
         make_nlp(threshold_samples=True).initialize(lambda: [eg])
+
+
+def test_the_saved_meta_names_the_package(tmp_path):
+    """A pipeline without spacy-dynclean installed fails on the factory; its meta.json says what to install."""
+    import json
+
+    import spacy
+    from spacy.training import Example
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("dynclean_ner")
+    example = Example.from_dict(nlp.make_doc("Anna met Bob"), {"entities": [(0, 4, "PER")]})
+    nlp.initialize(lambda: [example])
+    nlp.initialize(lambda: [example])  # named once, however often initialized
+    nlp.to_disk(tmp_path / "p")
+    requirements = json.loads((tmp_path / "p" / "meta.json").read_text())["requirements"]
+    assert [r.split(">=")[0] for r in requirements] == ["spacy-dynclean"]

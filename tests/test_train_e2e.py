@@ -48,6 +48,7 @@ def test_spacy_train_cnn_records_dynamics(tmp_path, webpage_dir):
     check_dynamics(tmp_path, 3)
     meta = srsly.read_json(tmp_path / "out" / "model-last" / "meta.json")
     assert "ents_f" in meta["performance"]
+    assert any(r.startswith("spacy-dynclean") for r in meta["requirements"])  # what spacy.load needs installed
     code = (
         "import json, spacy; nlp = spacy.load(r'%s'); doc = nlp('Karl Crary teaches at Carnegie Mellon University .');"
         "pipe = nlp.get_pipe('dynclean_ner');"

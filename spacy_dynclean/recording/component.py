@@ -88,6 +88,19 @@ def make_dynclean_ner(
     )
 
 
+PACKAGE = "spacy-dynclean"
+
+
+def package_requirement() -> str:
+    """`spacy-dynclean>=VERSION` of the installed package (its own name where it is not installed)."""
+    try:
+        from importlib.metadata import version
+
+        return f"{PACKAGE}>={version(PACKAGE)}"
+    except Exception:  # running from a source tree
+        return PACKAGE
+
+
 class DynCleanNER(SpanCategorizer):
     """Single-label span classifier over all spans up to `max_span_length`
     tokens, which sets `doc.ents` and `doc.spans[spans_key]`.
@@ -277,6 +290,10 @@ class DynCleanNER(SpanCategorizer):
         converted by spacy-dynclean carry ids), choose threshold samples when
         they are on, and initialize the model."""
         validate_get_examples(get_examples, "DynCleanNER.initialize")
+        if nlp is not None:  # the saved pipeline's meta.json names the package its factory needs
+            requirements = nlp.meta.setdefault("requirements", [])
+            if not any(str(r).startswith(PACKAGE) for r in requirements):
+                requirements.append(package_requirement())
         examples = list(get_examples())
         if labels is None:
             found = {s.label_ for eg in examples for s in gold_spans(eg.reference, self.key)}
