@@ -22,7 +22,7 @@ from thinc.types import Floats2d, Ragged
 from wasabi import msg
 
 from spacy_dynclean.recording.dynamics import DynamicsRecorder
-from spacy_dynclean.recording.settings import DEFAULT_MODEL, validate_settings
+from spacy_dynclean.recording.settings import DEFAULT_MODEL, name_requirement, validate_settings
 from spacy_dynclean.recording.samples import (
     FLAG_IGNORED,
     SampleIndex,
@@ -86,19 +86,6 @@ def make_dynclean_ner(
         threshold_negatives=threshold_negatives,
         threshold_negative_pool=threshold_negative_pool, seed=seed, scorer=scorer,
     )
-
-
-PACKAGE = "spacy-dynclean"
-
-
-def package_requirement() -> str:
-    """`spacy-dynclean>=VERSION` of the installed package (its own name where it is not installed)."""
-    try:
-        from importlib.metadata import version
-
-        return f"{PACKAGE}>={version(PACKAGE)}"
-    except Exception:  # running from a source tree
-        return PACKAGE
 
 
 class DynCleanNER(SpanCategorizer):
@@ -291,9 +278,7 @@ class DynCleanNER(SpanCategorizer):
         they are on, and initialize the model."""
         validate_get_examples(get_examples, "DynCleanNER.initialize")
         if nlp is not None:  # the saved pipeline's meta.json names the package its factory needs
-            requirements = nlp.meta.setdefault("requirements", [])
-            if not any(str(r).startswith(PACKAGE) for r in requirements):
-                requirements.append(package_requirement())
+            name_requirement(nlp.meta)
         examples = list(get_examples())
         if labels is None:
             found = {s.label_ for eg in examples for s in gold_spans(eg.reference, self.key)}

@@ -1,6 +1,6 @@
 """The settings of the `dynclean_ner` component: its default model and the
 checks that reject settings that make no sense."""
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from thinc.api import Config
 
@@ -65,3 +65,20 @@ def validate_settings(
     for name, value in (("threshold_positives", threshold_positives), ("threshold_negatives", threshold_negatives)):
         if value is not None and value < 0:
             raise DynCleanError(f"{name} must be >= 0 or null, not {value}")
+
+
+PACKAGE = "spacy-dynclean"
+
+
+def name_requirement(meta: Dict[str, Any]) -> None:
+    """Add `spacy-dynclean>=VERSION` (the installed version) to a pipeline
+    meta's requirements, once: `spacy.load` needs the package for the factory."""
+    requirements = meta.setdefault("requirements", [])
+    if any(str(r).startswith(PACKAGE) for r in requirements):
+        return
+    try:
+        from importlib.metadata import version
+
+        requirements.append(f"{PACKAGE}>={version(PACKAGE)}")
+    except Exception:  # running from a source tree
+        requirements.append(PACKAGE)

@@ -8,7 +8,7 @@ from spacy_dynclean.cleaning.run import run_clean
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.cleaning.report import markdown_summary
 
-from .helpers import overrides, write_setup
+from ..helpers import overrides, write_setup
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

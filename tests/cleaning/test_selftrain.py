@@ -67,7 +67,7 @@ def test_run_fill_with_a_pipeline(tmp_path):
 
 
 def test_fill_cli_keep_masked(tmp_path):
-    from .test_cli import run_cli
+    from ..test_cli import run_cli
 
     cleaned_cased(tmp_path)
     ruler_teacher(tmp_path, "Carl")

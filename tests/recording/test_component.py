@@ -11,7 +11,7 @@ from spacy_dynclean.recording.callbacks import RecordDynamics, finish_recording
 from spacy_dynclean.convert import read_records, records_to_docs
 from spacy_dynclean.recording.samples import n_candidates
 
-from .conftest import TRAIN_RECORDS
+from ..conftest import TRAIN_RECORDS
 
 
 def make_docs(tmp_path, nlp, records=TRAIN_RECORDS):

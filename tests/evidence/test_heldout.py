@@ -13,7 +13,7 @@ from spacy_dynclean.legacy import heldout_forms
 from spacy_dynclean.evidence.heldout import FormEvidence, collect_evidence, flag_forms, run_heldout, text_matcher
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import RECORDS, docs_of, make_dynamics, overrides, write_setup
+from ..helpers import RECORDS, docs_of, make_dynamics, overrides, write_setup
 
 # a gold dev set: "The" is never an entity, "Berlin" is a LOC, "Paris" a LOC
 DEV = [

@@ -13,7 +13,7 @@ from spacy_dynclean import Dynamics
 from spacy_dynclean.convert import convert, read_docbin
 from spacy_dynclean.recording.samples import n_candidates
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 

@@ -17,7 +17,7 @@ from spacy_dynclean.recording.samples import (
 )
 from spacy_dynclean.util import DynCleanError
 
-from .conftest import TRAIN_RECORDS
+from ..conftest import TRAIN_RECORDS
 
 
 @pytest.mark.parametrize("n,max_len", [(1, 8), (3, 8), (8, 8), (13, 8), (5, 2)])

@@ -13,7 +13,7 @@ from spacy_dynclean.evidence.bundle import Evidence
 from spacy_dynclean.evidence.folds import FoldPredictions
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import docs_of
+from ..helpers import docs_of
 
 # distant labels with a partial match ("York" PER), a common word ("The" MISC)
 # and a missed name ("Carl Lee"); the corpus labels "New York" as LOC elsewhere

@@ -8,8 +8,8 @@ from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.review.run import apply_review, run_review
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import docs_of
-from .test_detectors import CASED, cased_evidence
+from ..helpers import docs_of
+from ..cleaning.test_detectors import CASED, cased_evidence
 
 # "The" as MISC twice more, so that its group is the biggest
 MORE = CASED + [{"tokens": "The dog met the mayor".split(), "entities": [[0, 0, "MISC"]]},

@@ -4,8 +4,8 @@ import pytest
 from spacy_dynclean.evidence.folds import FoldPredictions, assign_folds, form_groups
 from spacy_dynclean.util import DynCleanError
 
-from .test_detectors import CASED
-from .helpers import docs_of
+from ..cleaning.test_detectors import CASED
+from ..helpers import docs_of
 
 
 def test_entity_disjoint_folds(tmp_path):

@@ -16,9 +16,9 @@ from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import RECORDED, overrides, write_setup
+from ..helpers import RECORDED, overrides, write_setup
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def recorded_overrides(case):

@@ -8,7 +8,7 @@ from spacy_dynclean.evidence.bundle import Evidence
 from spacy_dynclean.cleaning.strategies import clean_docs, remove_strategy
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import RECORDS, docs_of, make_dynamics
+from ..helpers import RECORDS, docs_of, make_dynamics
 
 
 def low_suspicion(dyn):

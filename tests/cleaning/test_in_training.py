@@ -4,7 +4,7 @@ import pytest
 from spacy_dynclean.cleaning.in_training import make_clean_in_training
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import RECORDS, docs_of
+from ..helpers import RECORDS, docs_of
 
 
 @pytest.fixture

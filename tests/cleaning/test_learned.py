@@ -15,7 +15,7 @@ from spacy_dynclean.recording.samples import SampleIndex, candidate_row
 from spacy_dynclean.cleaning.strategies import correct_strategy
 from spacy_dynclean.util import DynCleanError
 
-from .helpers import LABELS, MAXLEN, RECORDS, docs_of
+from ..helpers import LABELS, MAXLEN, RECORDS, docs_of
 
 SETTINGS = {"spans_key": "sc", "ignore_key": "dynclean_ignored"}
 OSLO = [  # "Oslo" is missed three times; the model finds it entity-like in two of them

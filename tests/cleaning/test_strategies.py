@@ -3,7 +3,7 @@ import numpy
 from spacy_dynclean.cleaning.contract import Flags
 from spacy_dynclean.cleaning.strategies import clean_docs
 
-from .helpers import RECORDS, docs_of, make_dynamics
+from ..helpers import RECORDS, docs_of, make_dynamics
 
 
 def aum_flags(dyn, docs):
