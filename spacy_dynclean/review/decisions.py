@@ -159,6 +159,8 @@ def reviewed_flags(evidence: Evidence, flags: Flags, groups: Dict[str, Group], d
             kind_flags = positive if group.kind == "positive" else negative
             if choice == "reject" or (choice == "remove" and group.kind == "negative"):
                 kind_flags[row] = False
+                if group.kind == "positive" and (ss, se) != (s, e) and evidence.row_of(p, ss, se) >= 0:
+                    negative[evidence.row_of(p, ss, se)] = False  # the suggested span went with the group
                 continue
             kind_flags[row] = True
             label, span = decided_span(choice, group, (s, e), (ss, se), labels)

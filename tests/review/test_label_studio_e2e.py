@@ -98,8 +98,8 @@ def test_review_through_a_label_studio_server(tmp_path, server):
     assert len(tasks) == 3
     decisions = {
         "The": [],  # accept the suggested removal: delete nothing, add nothing
-        "York": [(2, 5, "LOC")],  # re-bound: the reviewer's own span, "in New York"
-        "Carl Lee": [(2, 3, "PER")],  # not the suggestion: "Carl" alone as PER
+        "York": [(4, 5, "PER")],  # reject: the distant span with the distant label, as it was
+        "Carl Lee": [(2, 3, "PER")],  # re-bound: the reviewer's own span, "Carl" alone as PER
     }
     for task in tasks:
         call(f"{server}/api/tasks/{task['id']}/annotations", "POST", answer(task, decisions[task["data"]["form"]]))
@@ -111,10 +111,11 @@ def test_review_through_a_label_studio_server(tmp_path, server):
     docs = {d.text.strip(): d for d in read_docbin(tmp_path / "out.spacy")}
     before = {d.text.strip(): d for d in read_docbin(tmp_path / "cased.spacy")}
     assert docs["The press waited"][0].ent_iob_ == "O"  # removed
-    assert [(e.text, e.label_) for e in docs["the press in New York waited"].ents] == [("in New York", "LOC")]
+    assert [(e.text, e.label_) for e in docs["the press in New York waited"].ents] == [("York", "PER")]  # rejected
     assert [(e.text, e.label_) for e in docs["he met Carl Lee in Oslo"].ents][:1] == [("Carl", "PER")]
     changed = {t for t in docs if [(e.start, e.end, e.label_) for e in docs[t].ents]
                != [(e.start, e.end, e.label_) for e in before[t].ents]}
-    # exactly the decided groups' sentences changed (The x3, York, Carl Lee)
+    # exactly the sentences of the groups decided to change (The x3, Carl Lee); the rejected York kept
     assert changed == {"The mayor met Anna Berg", "The dog met the mayor", "The press waited",
-                       "the press in New York waited", "he met Carl Lee in Oslo"}
+                       "he met Carl Lee in Oslo"}
+    assert all(t.ent_iob_ != "" for t in docs["the press in New York waited"])  # nothing masked there

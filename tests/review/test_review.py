@@ -198,6 +198,17 @@ def test_label_studio_export_gives_the_same_corpus_as_the_csv(tmp_path):
     assert via_ls["decisions_by_kind"] == {"accept": 1, "relabel": 1} and via_ls["decided_groups"] == 2
     assert (tmp_path / "ls.spacy").read_bytes() == (tmp_path / "csv.spacy").read_bytes()
     assert via_ls["changes"] == via_csv["changes"]
+    # and the same through Prodigy-format answers on tasks.jsonl
+    tasks = [json.loads(line) for line in (tmp_path / "review" / "tasks.jsonl").read_text().splitlines()]
+    for task in tasks:
+        form = task["meta"]["form"]
+        task["answer"] = {"The": "accept", "York": "accept", "Carl Lee": "ignore"}[form]
+        if form == "York":
+            task["spans"][0]["label"] = "ORG"
+    answers = tmp_path / "review" / "answers.jsonl"
+    answers.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    apply_review(tmp_path / "cased.spacy", answers, tmp_path / "prodigy.spacy", overrides=OVERRIDES)
+    assert (tmp_path / "prodigy.spacy").read_bytes() == (tmp_path / "csv.spacy").read_bytes()
 
 
 def test_label_studio_reject_and_own_bounds(tmp_path):
@@ -217,3 +228,14 @@ def test_label_studio_reject_and_own_bounds(tmp_path):
     with pytest.raises(DynCleanError, match="not.json: not a Label Studio JSON export"):
         apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "not.json", tmp_path / "o3.spacy",
                      overrides=OVERRIDES)
+
+
+def test_rejecting_a_rebound_keeps_the_sentence_as_it_was(tmp_path):
+    """The group "York" -> "New York" also holds the flag of "New York" as a missed entity: a reject clears both."""
+    _, by_key, _ = reviewed(tmp_path)
+    york = by_key[("York", "rebound:LOC")]["id"]
+    (tmp_path / "review" / "d.csv").write_text(f"group,decision\n{york},reject\n")
+    apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy", overrides=OVERRIDES)
+    doc = {d.text.strip(): d for d in read_docbin(tmp_path / "o.spacy")}["the press in New York waited"]
+    assert [(e.text, e.label_) for e in doc.ents] == [("York", "PER")]
+    assert [t.ent_iob_ for t in doc] == ["O", "O", "O", "O", "B", "O"]  # nothing masked
