@@ -87,7 +87,7 @@ class CleanInTraining(RecordDynamics):
     def heldout(self, nlp: Language, spans_key: str) -> Optional[FormEvidence]:
         """The dev evidence of the model as it is now, where a dev set is
         given and the cleaning config reads it."""
-        if self.dev is None or not self.reads_heldout():
+        if self.dev is None:
             return None
         forms = collect_evidence(nlp, read_docbin(self.dev, Vocab()), spans_key=spans_key)
         forms.meta = {"model": f"the training's model after {self.after_epochs} epochs", "dev": str(self.dev)}
@@ -102,11 +102,12 @@ class CleanInTraining(RecordDynamics):
         docs = read_docbin(self.train, Vocab())
         cleaning = self.cleaning
         cleaning.started = start
+        heldout = self.heldout(nlp, dynamics.spans_key) if self.reads_heldout() else None
         cleaning.load(Evidence.assemble(
-            self.train, docs, dynamics=dynamics, heldout=self.heldout(nlp, dynamics.spans_key),
+            self.train, docs, dynamics=dynamics, heldout=heldout,
             paths={**cleaning.resolved.paths, "corpus": str(self.train),
                    "dynamics": str(self.output_dir) if self.output_dir else "(in memory)",
-                   "heldout": f"(dev evidence of {self.dev})" if self.dev and self.reads_heldout() else None},
+                   "heldout": f"(dev evidence of {self.dev})" if heldout is not None else None},
             spans_key=dynamics.spans_key,
             ignore_key=dynamics.ignore_key,
         ))
@@ -144,9 +145,9 @@ def make_clean_in_training(cleaning_config: str, *, after_epochs: int, train: Pa
     fails before the training starts."""
     if isinstance(after_epochs, bool) or not isinstance(after_epochs, int) or after_epochs < 1:
         raise DynCleanError(f"clean_in_training: after_epochs must be a whole number >= 1, not {after_epochs!r}")
-    for name, value in (("train", train), ("output", output)):
+    for name, value, path in (("train", train, "paths.train"), ("output", output, "paths.cleaned")):
         if not value:
-            raise DynCleanError(f"clean_in_training: {name} is empty (set paths.{'cleaned' if name == 'output' else name})")
+            raise DynCleanError(f"clean_in_training: {name} is empty (set {path})")
     if not Path(train).exists():
         raise DynCleanError(f"{train}: no such training corpus (clean_in_training.train)")
     if dev and not Path(dev).exists():

@@ -4,7 +4,9 @@
     cleaning.detect()      # every detector the decision reads
     cleaning.decide()      # the decision's flags
     cleaning.apply()       # the decision's strategy: the corrected docs
-    cleaning.write("train-cleaned.spacy")
+    files = CleanFiles.of("train-cleaned.spacy")  # the corpus, its reports and config
+    with Outputs(files.all, cleaning.inputs) as outputs:
+        cleaning.write(outputs, files)  # written together
 
 `clean` runs all of it; `review` stops after `decide` and groups the flags
 for a person; `apply-review` passes the reviewer's decisions to `apply` as

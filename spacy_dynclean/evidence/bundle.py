@@ -73,8 +73,6 @@ class Evidence:
     def docs_by_position(self) -> List[Doc]:
         """The docs in the order of the sample table's doc ids."""
         if "by_position" not in self._cache:
-            from spacy_dynclean.recording.samples import doc_id
-
             by_id = {doc_id(d): d for d in self.docs}
             self._cache["by_position"] = [by_id[d] for d in self.samples.doc_ids]
         return self._cache["by_position"]

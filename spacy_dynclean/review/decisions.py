@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from spacy_dynclean.cleaning.contract import Flags, Proposals, Suspicion
 from spacy_dynclean.convert import read_text
 from spacy_dynclean.evidence.bundle import Evidence
-from spacy_dynclean.review.groups import Group, suggested_label
+from spacy_dynclean.review.groups import Group, decision_of_span, suggested_label
 from spacy_dynclean.review.label_studio import decision_of_annotation, read_export
 from spacy_dynclean.util import DynCleanError, PathLike
 
@@ -104,10 +104,9 @@ def decision_of_task(task: Dict[str, Any], group: Group, where: str) -> Optional
     here = [sp for sp in spans if sp.get("token_start") == ss and sp.get("token_end") == (se - 1 if se else None)]
     if len(spans) > len(here):
         raise DynCleanError(f"{where}: group {group.id}: only the label of the suggested span can be edited")
-    if not here:  # no span: what "remove" and "mask" suggested, or the suggested span deleted
-        return "accept" if group.action in ("remove", "mask") else "remove"
-    label = here[0].get("label")
-    return "accept" if label == suggested_label(group) else f"relabel:{label}"
+    # no span: what "remove" and "mask" suggested, or the suggested span deleted
+    span = (group.occurrences[0][3], group.occurrences[0][4]) if here else None
+    return decision_of_span(group, span, here[0].get("label") if here else None)
 
 
 @dataclass
@@ -159,8 +158,10 @@ def reviewed_flags(evidence: Evidence, flags: Flags, groups: Dict[str, Group], d
             kind_flags = positive if group.kind == "positive" else negative
             if choice == "reject" or (choice == "remove" and group.kind == "negative"):
                 kind_flags[row] = False
-                if group.kind == "positive" and (ss, se) != (s, e) and evidence.row_of(p, ss, se) >= 0:
-                    negative[evidence.row_of(p, ss, se)] = False  # the suggested span went with the group
+                rebound = group.kind == "positive" and (ss, se) != (s, e)
+                suggested_row = evidence.row_of(p, ss, se) if rebound else -1
+                if suggested_row >= 0:
+                    negative[suggested_row] = False  # the suggested span went with the group
                 continue
             kind_flags[row] = True
             label, span = decided_span(choice, group, (s, e), (ss, se), labels)

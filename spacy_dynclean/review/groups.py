@@ -103,6 +103,22 @@ def suggested_label(group: Group) -> Optional[str]:
     return None
 
 
+def decision_of_span(group: Group, span: Optional[Tuple[int, int]], label: Optional[str]) -> str:
+    """A reviewer's one span on a group's first occurrence (None: no span), as
+    a decision: no span removes the entity (accepts a suggested removal); the
+    suggested span keeps (accept) or changes (relabel) its label; the distant
+    span with the distant label rejects; other bounds are kept relative to
+    each occurrence's distant span."""
+    if span is None:
+        return "accept" if group.action in ("remove", "mask") else "remove"
+    _, s, e, ss, se = group.occurrences[0]
+    if span == (ss, se):
+        return "accept" if label == suggested_label(group) else f"relabel:{label}"
+    if span == (s, e) and label == group.label:
+        return "reject"
+    return f"bounds:{span[0] - s}:{span[1] - e}:{label}"
+
+
 def describe(group: Group) -> str:
     what = group.label if group.label else "not labelled"
     verbs = {"remove": "make it a non-entity", "mask": "mask it (no label known)"}

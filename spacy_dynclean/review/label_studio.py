@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
-from spacy_dynclean.review.groups import Group, describe, suggested_label
+from spacy_dynclean.review.groups import Group, decision_of_span, describe, suggested_label
 from spacy_dynclean.util import DynCleanError
 
 FROM_NAME = "label"
@@ -81,11 +81,8 @@ def last_annotation(task: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 
 def decision_of_annotation(task: Dict[str, Any], group: Group, where: str) -> Optional[str]:
-    """The reviewer's spans, as a decision: no span: the entity is removed
-    (accepted, where that was the suggestion); the suggested span with the
-    suggested label: accept; with another: relabel; the distant span with
-    the distant label: reject; other bounds: the reviewer's own span, kept
-    relative to each occurrence's distant span."""
+    """The reviewer's span (at most one) of the newest annotation that was
+    not skipped, as a decision (`groups.decision_of_span`)."""
     annotation = last_annotation(task)
     if annotation is None:
         return None
@@ -93,18 +90,12 @@ def decision_of_annotation(task: Dict[str, Any], group: Group, where: str) -> Op
     if len(spans) > 1:
         raise DynCleanError(f"{where}: group {group.id}: {len(spans)} spans; mark one (or none)")
     if not spans:
-        return "accept" if group.action in ("remove", "mask") else "remove"
+        return decision_of_span(group, None, None)
     value = spans[0].get("value") or {}
     labels = value.get("labels") or []
     if len(labels) != 1:
         raise DynCleanError(f"{where}: group {group.id}: a span needs exactly one label")
-    span, label = token_span(task, value, where), labels[0]
-    _, s, e, ss, se = group.occurrences[0]
-    if span == (ss, se):
-        return "accept" if label == suggested_label(group) else f"relabel:{label}"
-    if span == (s, e) and label == group.label:
-        return "reject"
-    return f"bounds:{span[0] - s}:{span[1] - e}:{label}"
+    return decision_of_span(group, token_span(task, value, where), labels[0])
 
 
 def read_export(text: str, path: str) -> List[Tuple[Dict[str, Any], str]]:
