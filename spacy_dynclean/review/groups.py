@@ -67,9 +67,10 @@ def build_groups(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspici
     signals: Dict[Tuple[str, Optional[str], str], Counter] = defaultdict(Counter)
     # the right span of a re-bounded entity is flagged as a missed entity too: one group shows both
     replaced_by = {(int(samples.doc[r]), c.start, c.end) for r, c in replace.items()}
+    positive = samples.positive  # computed once: the property builds the corpus-wide mask
     for row in numpy.nonzero(flags.any)[0].tolist():
         d, s, e = int(samples.doc[row]), int(samples.start[row]), int(samples.end[row])
-        kind = "positive" if samples.positive[row] else "negative"
+        kind = "positive" if positive[row] else "negative"
         if kind == "negative" and (d, s, e) in replaced_by:
             continue
         label = labels[int(samples.label[row])] if kind == "positive" else None

@@ -104,6 +104,13 @@ class StructureJudge:
     negatives: bool
     edges: bool
     title_case: bool
+    unlabelled: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        # candidates that are no distant entity, computed once (the sample table's
+        # masks are built over the whole corpus on each access)
+        samples = self.evidence.samples
+        self.unlabelled = samples.candidates & ~samples.positive
 
     def entity(self, doc: Any, words: List[str], row: int, is_name: List[bool], others: List[bool]
                ) -> Optional[Tuple[str, Tuple[int, int, int]]]:
@@ -150,7 +157,7 @@ class StructureJudge:
                 marks.negative[run_row], marks.score[run_row] = True, 1.0
         for start, end in free_runs(is_name, covered) if self.negatives and informative else []:
             row = evidence.row_of(p, start, end)
-            if row >= 0 and samples.candidates[row] and not samples.positive[row]:
+            if row >= 0 and self.unlabelled[row]:
                 marks.negative[row], marks.score[row] = True, 1.0
                 marks.proposals.append((-1, p, start, end, self.labels_of.get(doc[start:end].text, -1), 1.0))
                 marks.counts["unlabelled_names"] += 1

@@ -1,0 +1,141 @@
+"""How `clean`, `review` and `audit` grow with the corpus (issue 30's scale bench).
+
+conll03's distant training corpus repeated N times and shuffled (each copy's
+docs re-identified: ``ID-xC``), with dynamics of the recorded shape: the
+recorded run's rows tiled per doc (what a recording of the same sentences
+would hold, without training N times). Each stage runs as its own process
+under ``/usr/bin/time``; one row per size and stage (`size`, `stage`,
+`peak_rss_mb`, `seconds`, `cpu_seconds`) is saved to ``bench/results/scale-DATASET.json``
+and a plot beside it. Benchmark only: gold labels are read by `audit` alone.
+
+    OMP_NUM_THREADS=1 python bench/bench_scale.py --dataset conll03 --sizes 1,2,5,10
+"""
+import argparse
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import numpy
+
+from common import RESULTS, WORK, corpus, save
+
+from spacy_dynclean.convert import read_docbin, save_docbin
+from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.recording.samples import SampleIndex, corpus_fingerprint
+
+STAGES = ("clean-goldfree", "clean-combined", "review", "audit")
+
+
+def repeated_docs(docs: List, size: int, seed: int = 0) -> List:
+    """`docs` repeated `size` times, shuffled, each copy's ids made unique."""
+    out = []
+    for c in range(size):
+        for doc in docs:
+            new = doc.copy() if size > 1 else doc
+            if size > 1:
+                new.user_data["dynclean_id"] = f"{doc.user_data['dynclean_id']}-x{c}"
+            out.append(new)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def tiled_dynamics(real: Dynamics, docs: List) -> Dynamics:
+    """Dynamics of the repeated corpus: every doc's rows are its original's."""
+    index = SampleIndex.from_docs(docs, real.labels, max_span_length=int(real.meta["max_span_length"]),
+                                  spans_key=real.spans_key, ignore_key=real.ignore_key)
+    original = {d: i for i, d in enumerate(real.doc_ids)}
+    source = numpy.array([original[d.rsplit("-x", 1)[0] if d.count("-") > 1 else d] for d in index.doc_ids])
+    bases = real.doc_bases
+    counts = numpy.diff(numpy.append(bases, len(real)))
+    n = counts[source]
+    starts = numpy.repeat(bases[source] - numpy.concatenate([[0], numpy.cumsum(n)[:-1]]), n)
+    rows = numpy.arange(int(n.sum())) + starts
+    meta = {k: v for k, v in real.meta.items() if k not in ("doc_ids", "fingerprint", "n_samples")}
+    meta["fingerprint"] = corpus_fingerprint(docs, real.spans_key, real.ignore_key)
+    return Dynamics.from_index(index, real.margins[rows], real.probs[rows], real.pred[rows], meta)
+
+
+def build(dataset: str, size: int, run: Path) -> Path:
+    """The size's corpora (distant and gold) and dynamics, written once."""
+    folder = WORK / "scale" / dataset / f"x{size}"
+    if (folder / "dyn" / "dynamics.npz").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train-ds", "train-gs"):
+        save_docbin(repeated_docs(read_docbin(corpus(dataset, split)), size), folder / f"{split}.spacy")
+    docs = read_docbin(folder / "train-ds.spacy")
+    tiled_dynamics(Dynamics.from_disk(run / "dyn-noisy"), docs).to_disk(folder / "dyn")
+    return folder
+
+
+def timed(cmd: List[str], log: Path) -> Dict[str, float]:
+    """Wall seconds, CPU seconds (user + system: what to compare where other
+    work shares the cores) and peak resident memory of one process."""
+    out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M %U %S", *cmd], capture_output=True, text=True)
+    log.write_text(out.stdout + out.stderr)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed; see {log}")
+    line = [x for x in out.stderr.splitlines() if x.startswith("TIME ")][-1].split()
+    return {"seconds": float(line[1]), "cpu_seconds": round(float(line[3]) + float(line[4]), 2),
+            "peak_rss_mb": round(int(line[2]) / 1024, 1)}
+
+
+def stage_command(stage: str, folder: Path, run: Path) -> List[str]:
+    py = [sys.executable, "-m", "spacy_dynclean"]
+    paths = ["--paths.corpus", str(folder / "train-ds.spacy"), "--paths.dynamics", str(folder / "dyn")]
+    if stage.startswith("clean-"):
+        preset = stage.split("-", 1)[1]
+        extra = ["--paths.heldout", str(run / "heldout.json")] if preset == "combined" else []
+        return py + ["clean", preset, str(folder / f"out-{preset}.spacy"), *paths, *extra]
+    if stage == "review":
+        return py + ["review", "goldfree", str(folder / "review"), *paths]
+    return py + ["audit", str(folder / "train-ds.spacy"), str(folder / "out-goldfree.spacy"),
+                 str(folder / "train-gs.spacy"), "-o", str(folder / "audit.json")]
+
+
+def plot(rows: List[Dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for stage in STAGES:
+        pts = sorted((r["size"], r["seconds"], r["peak_rss_mb"]) for r in rows if r["stage"] == stage)
+        if pts:
+            axes[0].plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=stage)
+            axes[1].plot([p[0] for p in pts], [p[2] for p in pts], marker="o", label=stage)
+    for ax, what in zip(axes, ("seconds", "peak RSS (MB)")):
+        ax.set_xlabel("corpus size (x conll03)")
+        ax.set_ylabel(what)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", default="conll03")
+    p.add_argument("--sizes", default="1,2,5,10")
+    p.add_argument("--run", default=None, help="the recorded run's folder (default: the -r4 seed 0 run)")
+    args = p.parse_args()
+    run = Path(args.run) if args.run else WORK / "quality" / args.dataset / "cnn-r4" / "seed0"
+    rows: List[Dict] = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        folder = build(args.dataset, size, run)
+        n = len(Dynamics.from_disk(folder / "dyn"))
+        for stage in STAGES:
+            row = {"size": size, "stage": stage, "samples": n,
+                   **timed(stage_command(stage, folder, run), folder / f"{stage}.log")}
+            print(row, flush=True)
+            rows.append(row)
+    name = f"scale-{args.dataset}"
+    save(name, {"dataset": args.dataset, "epochs": Dynamics.from_disk(run / "dyn-noisy").n_epochs, "rows": rows})
+    plot(rows, RESULTS / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()
