@@ -363,6 +363,18 @@ def test_clean_bad_override_value(box):
                 "[detectors.aum] negative_percentile")
 
 
+@pytest.mark.parametrize("value", ["2.5", "abc", "0", "true"])
+def test_clean_span_length_not_a_whole_number(box, value):
+    check_fails(box, clean_args(box, "out/c.spacy", "--evidence.max_span_length", value),
+                "[evidence] max_span_length must be a whole number")
+
+
+def test_clean_strategy_names_a_detector_the_decision_does_not_read(box):
+    args = clean_args(box, "out/c.spacy", "--decision.strategy", '{"@misc": "spacy-dynclean.correct.v1"}',
+                      "--decision.strategy.detectors", '["heldout"]')
+    check_fails(box, args, "[decision.strategy] detectors: 'heldout' is not a detector the decision reads")
+
+
 def test_clean_malformed_evidence(box):
     (box / "heldout.json").write_text('{"format": "spacy-dynclean.heldout.v1", "forms": [["The"]]}')
     args = clean_args(box, "out/c.spacy", "--paths.heldout", str(box / "heldout.json"), "--decision.positives",

@@ -129,6 +129,18 @@ class Resolved:
         return [self.paths.get(k) for k in PATH_KEYS]
 
 
+def check_evidence_settings(evidence: Dict[str, Any]) -> None:
+    """[evidence]: a whole span length of at least 1, span group names that are text."""
+    length = evidence.get("max_span_length", 8)
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise DynCleanError(f"cleaning config: [evidence] max_span_length must be a whole number of at least 1, "
+                            f"not {length!r}")
+    for key in ("spans_key", "ignore_key"):
+        value = evidence.get(key, "x")
+        if not isinstance(value, str) or not value:
+            raise DynCleanError(f"cleaning config: [evidence] {key} must be a span group name, not {value!r}")
+
+
 def resolve_clean_config(cfg: Config) -> Resolved:
     """Interpolate, resolve and fill a loaded cleaning config."""
     try:
@@ -143,6 +155,7 @@ def resolve_clean_config(cfg: Config) -> Resolved:
     unknown = set(evidence) - {"max_span_length", "spans_key", "ignore_key"}
     if unknown:
         raise DynCleanError(f"cleaning config: [evidence] {sorted(unknown)[0]}: unknown setting")
+    check_evidence_settings(evidence)
     detectors: Dict[str, Any] = {}
     for name in interpolated["detectors"]:
         detectors[name], filled["detectors"][name] = resolve_section(interpolated, ("detectors", name))
@@ -158,5 +171,10 @@ def resolve_clean_config(cfg: Config) -> Resolved:
             if name not in detectors:
                 raise DynCleanError(f"cleaning config: [decision] {key}: no detector {name!r} in [detectors] "
                                     f"(there are: {', '.join(detectors) or 'none'})")
+    named = getattr(decision.strategy, "keywords", {}).get("detectors")
+    for name in named or []:
+        if name not in decision.detectors:
+            raise DynCleanError(f"cleaning config: [decision.strategy] detectors: {name!r} is not a detector the "
+                                f"decision reads (it reads: {', '.join(decision.detectors) or 'none'})")
     return Resolved(paths, evidence, detectors, decision, filled.to_str())
 
