@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 import srsly
+from thinc.api import ConfigValidationError
 
 PathLike = Union[str, Path]
 
@@ -74,3 +75,23 @@ def read_json(path: PathLike, what: str = "JSON file") -> object:
         return srsly.json_loads(text)
     except ValueError as e:
         raise DynCleanError(f"{path}: malformed JSON, not a {what} ({' '.join(str(e).split())[:120]})") from None
+
+
+def config_error(error: ConfigValidationError, where: str = "", wrapped: bool = False,
+                 source: str = "cleaning config") -> DynCleanError:
+    """One line naming the section and key of the first config error
+    (`wrapped`: the section was resolved as {"x": section}; `source`: the
+    file, where the error is in the file itself)."""
+    errors = getattr(error, "errors", None) or []
+    if errors:
+        first = errors[0]
+        loc = [str(x) for x in first.get("loc", [])][1 if wrapped else 0:]
+        text = str(first.get("msg", "invalid")).replace("at root: ", "")
+        text = text.replace("<class 'float'>", "a number").replace("<class 'int'>", "a whole number")
+        text = text.replace("<class 'str'>", "a string").replace("<class 'bool'>", "true or false")
+        section = ".".join(([where] if where else []) + loc[:-1]) or where
+        key = loc[-1] if loc else ""
+        place = f"[{section}] {key}" if section else key
+        return DynCleanError(f"{source}: {place}: {text}")
+    text = " ".join(str(getattr(error, "desc", "") or getattr(error, "title", "") or error).split())
+    return DynCleanError(f"{source}{' [' + where + ']' if where else ''}: {text}")

@@ -252,6 +252,18 @@ def test_train_empty_or_truncated_dev_set(box, damage, expect):
     assert expect in line and not (box / "out").exists()
 
 
+@pytest.mark.parametrize("override,expect", [
+    (["--training.max_epochs", "abc"], "[training] max_epochs: Input should be a valid integer"),
+    (["--training.seed", "1.5"], "[training] seed"),
+    (["--nosection.x", "1"], "[nosection] x"),
+])
+def test_train_bad_override_fails_before_the_output_folder(box, override, expect):
+    # spaCy's own config errors go to stdout once the output folder exists: checked before, one line on stderr
+    line = check_fails(box, ["train", "cnn", box / "out", "--paths.train", box / "train.spacy", "--paths.dev",
+                             box / "train.spacy", *override], expect)
+    assert "cnn.cfg" in line and not (box / "out").exists()
+
+
 def test_train_output_onto_an_input(box):
     check_fails(box, ["train", "cnn", box / "train.spacy", "--paths.train", box / "train.spacy"], "train.spacy")
 

@@ -19,7 +19,7 @@ from spacy_dynclean.cleaning.contract import Detector
 from spacy_dynclean.cleaning.decision import Decision
 from spacy_dynclean.evidence.bundle import PATH_KEYS
 from spacy_dynclean.outputs import os_error
-from spacy_dynclean.util import DynCleanError, PathLike
+from spacy_dynclean.util import DynCleanError, PathLike, config_error
 
 CONFIG_DIR = Path(__file__).parent.parent / "configs"
 #: Presets that `init-config` writes and `clean` takes by name: `default` needs
@@ -33,26 +33,6 @@ def default_config(preset: str = "default") -> Config:
     if preset not in PRESETS:
         raise DynCleanError(f"preset must be one of {sorted(PRESETS)}, not {preset!r}")
     return Config().from_disk(CONFIG_DIR / PRESETS[preset], interpolate=False)
-
-
-def config_error(error: ConfigValidationError, where: str = "", wrapped: bool = False,
-                 source: str = "cleaning config") -> DynCleanError:
-    """One line naming the section and key of the first config error
-    (`wrapped`: the section was resolved as {"x": section}; `source`: the
-    file, where the error is in the file itself)."""
-    errors = getattr(error, "errors", None) or []
-    if errors:
-        first = errors[0]
-        loc = [str(x) for x in first.get("loc", [])][1 if wrapped else 0:]
-        text = str(first.get("msg", "invalid")).replace("at root: ", "")
-        text = text.replace("<class 'float'>", "a number").replace("<class 'int'>", "a whole number")
-        text = text.replace("<class 'str'>", "a string").replace("<class 'bool'>", "true or false")
-        section = ".".join(([where] if where else []) + loc[:-1]) or where
-        key = loc[-1] if loc else ""
-        place = f"[{section}] {key}" if section else key
-        return DynCleanError(f"{source}: {place}: {text}")
-    text = " ".join(str(getattr(error, "desc", "") or getattr(error, "title", "") or error).split())
-    return DynCleanError(f"{source}{' [' + where + ']' if where else ''}: {text}")
 
 
 def load_clean_config(config: Union[PathLike, Config, str], overrides: Optional[Dict[str, Any]] = None) -> Config:

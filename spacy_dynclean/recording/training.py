@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Tuple
 from wasabi import msg
 
 from spacy_dynclean.outputs import check_outputs
-from spacy_dynclean.util import DynCleanError, PathLike
+from spacy_dynclean.util import DynCleanError, PathLike, config_error
 
 
 def check_writable_dir(path: PathLike, what: str) -> None:
@@ -99,6 +99,28 @@ def config_for(backbone: str, component: str, config_dir: Path) -> Tuple[Path, D
     return path, overrides
 
 
+def check_training_config(config: Path, overrides: Dict[str, Any]) -> None:
+    """The training config with its overrides loads and its [training]
+    section validates (every value of the right type), or one line naming
+    the setting, before `spacy train` creates the output folder (its own
+    errors go to stdout, after it has)."""
+    from spacy.schemas import ConfigSchemaTraining
+    from spacy.util import load_config, registry
+    from thinc.api import ConfigValidationError
+
+    source = f"training config {config}"
+    try:
+        cfg = load_config(config, overrides=overrides, interpolate=True)
+    except ConfigValidationError as e:
+        raise config_error(e, source=source) from None
+    except Exception as e:  # bad interpolations: confection's own errors
+        raise DynCleanError(f"{source}: {' '.join(str(e).split())[:300]}") from None
+    try:  # builds the [training] objects (batcher, optimizer, callbacks), as `spacy train` will
+        registry.resolve(cfg["training"], schema=ConfigSchemaTraining, validate=True)
+    except ConfigValidationError as e:
+        raise config_error(e, "training", source=source) from None
+
+
 def run_train(backbone: str, output: PathLike, *, component: str = "dynclean_ner", config_dir: PathLike = "configs",
               gpu_id: int = -1, threads: int = 0, overrides: Optional[Dict[str, Any]] = None) -> None:
     """`train`: `spacy train` with the config of a backbone and `--section.key` overrides."""
@@ -108,6 +130,7 @@ def run_train(backbone: str, output: PathLike, *, component: str = "dynclean_ner
     config, overrides = config_for(backbone, component, Path(config_dir))
     overrides.update(extra)
     check_training_paths(overrides, output)
+    check_training_config(config, overrides)
     if threads < 0:
         raise DynCleanError(f"--threads must be 0 (leave as is) or a positive number, not {threads}")
     if threads:
