@@ -178,7 +178,7 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
             "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "combined4_st",
             "combined4_pos", "learned", "goldfree5", "combined5", "learned_pos", "goldfree6", "combined6",
-            "goldfree_oracle", "oracle", "gold")
+            "goldfree7", "goldfree8", "goldfree9", "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 AUM_VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both")  # those that read the threshold run
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
@@ -215,7 +215,7 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     # round 9: the training dynamics in the presets (learned_negatives.v1)
     # dynamics alone, missed entities only
     "learned": (False, "goldfree", {"decision.positives": [], "decision.negatives": ["learned"], **NEGATIVES_ONLY}),
-    "goldfree5": (False, "goldfree", NEGATIVES_ONLY),  # structure and the dynamics' missed entities: the preset
+    "goldfree5": (False, "goldfree", NEGATIVES_ONLY),  # structure and the dynamics' missed entities (round 9's preset)
     "combined5": (True, "combined", {**NEGATIVES_ONLY, "detectors.learned.positives": False}),  # no hand-off
     # goldfree5, and the dynamics also flag distant entities that an overlapping span beats, everywhere
     "learned_pos": (False, "goldfree", {"decision.positives": ["structure", "learned"],
@@ -224,6 +224,13 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     # the combined preset as it is
     "goldfree6": (False, "goldfree", HAND_OFF),
     "combined6": (True, "combined", HAND_OFF),
+    # round 11: where the structure abstains, the form counts (form_share.v1) flag its distant entities (the
+    # gold-free preset as it is; on cased corpora the same corpus as goldfree5)
+    "goldfree7": (False, "goldfree", {}),
+    # the same without the dynamics' missed entities (is their imprecision on lower-cased text a cost?)
+    "goldfree8": (False, "goldfree", {"decision.negatives": ["structure"]}),
+    # goldfree7 with the dynamics masking more of the missed entities (half the cut, overlapping spans kept)
+    "goldfree9": (False, "goldfree", {"detectors.learned.min_ratio": 0.5, "detectors.learned.suppress": False}),
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained

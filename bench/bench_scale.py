@@ -103,11 +103,11 @@ def plot(rows: List[Dict], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for stage in STAGES:
-        pts = sorted((r["size"], r["seconds"], r["peak_rss_mb"]) for r in rows if r["stage"] == stage)
+        pts = sorted((r["size"], r["cpu_seconds"], r["peak_rss_mb"]) for r in rows if r["stage"] == stage)
         if pts:
             axes[0].plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=stage)
             axes[1].plot([p[0] for p in pts], [p[2] for p in pts], marker="o", label=stage)
-    for ax, what in zip(axes, ("seconds", "peak RSS (MB)")):
+    for ax, what in zip(axes, ("CPU seconds", "peak RSS (MB)")):
         ax.set_xlabel("corpus size (x conll03)")
         ax.set_ylabel(what)
         ax.grid(alpha=0.3)

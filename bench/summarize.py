@@ -117,6 +117,44 @@ def mean_sd(values: list) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+def variant_tables(files: list, variants: list, scores) -> None:
+    """Test and dev F1 per variant (mean ± sd over the seeds), then the
+    per-seed gain over noisy and the share of the gap closed; `scores(d,
+    run, name)`: a run's scores of a variant, or None."""
+    for metric, title in (("ents_f", "test F1"), ("dev_f", "dev F1")):
+        columns = [(n, h) for n, h in variants if any(scores(d, r, n) for d in files for r in d["runs"])]
+        print(f"| dataset ({title}) | seeds | " + " | ".join(h for _, h in columns) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
+        for d in files:
+            cells = []
+            for n, _ in columns:
+                values = [scores(d, r, n)[metric] for r in d["runs"] if metric in (scores(d, r, n) or {})]
+                short = f" ({len(values)} seed)" if 0 < len(values) < len(d["runs"]) else ""
+                cells.append(mean_sd(values) + short)
+            print(f"| {d['dataset']} ({d['epochs']} epochs) | {len(d['runs'])} | " + " | ".join(cells) + " |")
+        print()
+    print("Per-seed gain over noisy (test F1 points; mean [min, max]) and share of the noise gap closed:\n")
+    names = [n for n, _ in variants if n not in ("noisy", "gold")]
+    print("| dataset | " + " | ".join(dict(variants)[n] for n in names) + " |")
+    print("| --- | " + " | ".join("---" for _ in names) + " |")
+    for d in files:
+        cells = []
+        for n in names:
+            runs = [r for r in d["runs"] if scores(d, r, n) and "noisy" in r["scores"]]
+            if not runs:
+                cells.append("-")
+                continue
+            g = [100 * (scores(d, r, n)["ents_f"] - r["scores"]["noisy"]["ents_f"]) for r in runs]
+            with_gold = [r for r in runs if "gold" in r["scores"]]
+            gold = statistics.mean(r["scores"]["gold"]["ents_f"] for r in with_gold) if with_gold else None
+            noisy = statistics.mean(r["scores"]["noisy"]["ents_f"] for r in with_gold) if with_gold else None
+            clean = statistics.mean(scores(d, r, n)["ents_f"] for r in with_gold) if with_gold else None
+            share = f", gap {(clean - noisy) / (gold - noisy):.2f}" if with_gold and gold > noisy else ""
+            cells.append(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]{share}")
+        print(f"| {d['dataset']} | " + " | ".join(cells) + " |")
+    print()
+
+
 def round9() -> None:
     """Small tables of the round-9 runs: test and dev F1 per preset, and the
     per-seed gain of each preset over noisy."""
@@ -132,38 +170,67 @@ def round9() -> None:
           "the variants with and without the hand-off make the same corpus byte for byte, and both cells show "
           "those runs. Test entity F1, mean ± sd over the seeds; dev "
           "F1 (of the checkpoint kept) below.\n")
-    for metric, title in (("ents_f", "test F1"), ("dev_f", "dev F1")):
-        columns = [(n, h) for n, h in ROUND9 if any(round9_scores(d, r, n) for d in files for r in d["runs"])]
-        print(f"| dataset ({title}) | seeds | " + " | ".join(h for _, h in columns) + " |")
-        print("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
-        for d in files:
-            cells = []
-            for n, _ in columns:
-                values = [round9_scores(d, r, n)[metric] for r in d["runs"] if metric in (round9_scores(d, r, n) or {})]
-                short = f" ({len(values)} seed)" if 0 < len(values) < len(d["runs"]) else ""
-                cells.append(mean_sd(values) + short)
-            print(f"| {d['dataset']} ({d['epochs']} epochs) | {len(d['runs'])} | " + " | ".join(cells) + " |")
-        print()
-    print("Per-seed gain over noisy (test F1 points; mean [min, max]) and share of the noise gap closed:\n")
-    names = [n for n, _ in ROUND9 if n not in ("noisy", "gold")]
-    print("| dataset | " + " | ".join(dict(ROUND9)[n] for n in names) + " |")
-    print("| --- | " + " | ".join("---" for _ in names) + " |")
+    variant_tables(files, ROUND9, round9_scores)
+
+
+ROUND11 = [("noisy", "noisy"), ("goldfree5", "round 9 preset"), ("goldfree7", "+ form counts"),
+           ("goldfree8", "form counts, no dynamics"), ("goldfree9", "+ form counts, wider dynamics"), ("gold", "gold")]
+
+
+def round11() -> None:
+    """Small tables of round 11 on the lower-cased copies: the form counts
+    (form_share.v1) where the structure abstains, test and dev F1, per-seed
+    gains and the train-label audit of what each flags."""
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"quality-*-lc-cnn{ROUND9_TAG}.json"))]
+    files = [d for d in files if any("goldfree7" in r["scores"] for r in d["runs"])]
+    if not files:
+        return
+    print("### Distant entities the corpus mostly leaves unlabelled (round 11, runs -r4, lower-cased copies)\n")
+    print("CNN, the gold-free preset's variants on the `-lc` copies (the structure abstains there), same "
+          "config and seeds. `round 9 preset`: the structure and the dynamics' missed entities; `+ form counts`: "
+          "and `form_share.v1` takes the structure's distant entities (`decision.hand_off`); `form counts, no "
+          "dynamics`: without the dynamics' missed entities; `wider dynamics`: with the form counts, the "
+          "dynamics' cut at half the prior and overlapping flags kept (`min_ratio = 0.5`, `suppress = false`). "
+          "Test entity F1, mean ± sd over the seeds; dev F1 below; seeds a variant lacks are counted in its "
+          "cell.\n")
+    variant_tables(files, ROUND11, lambda d, run, name: run["scores"].get(name))
+    names = [n for n, _ in ROUND11 if n not in ("noisy", "gold")]
+    print("Train-label audit of the first seed (against the gold train labels): distant entities flagged "
+          "(precision: wrong ones among them), missed entities flagged, and entity F1 of the supervised "
+          "training labels, distant -> cleaned:\n")
+    print("| dataset | variant | distant entities flagged | precision | missed entities flagged | precision "
+          "| training-label F1 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for d in files:
-        cells = []
+        audit = d["runs"][0].get("audit", {})
         for n in names:
-            runs = [r for r in d["runs"] if round9_scores(d, r, n) and "noisy" in r["scores"]]
-            if not runs:
-                cells.append("-")
-                continue
-            g = [100 * (round9_scores(d, r, n)["ents_f"] - r["scores"]["noisy"]["ents_f"]) for r in runs]
-            with_gold = [r for r in runs if "gold" in r["scores"]]
-            gold = statistics.mean(r["scores"]["gold"]["ents_f"] for r in with_gold) if with_gold else None
-            noisy = statistics.mean(r["scores"]["noisy"]["ents_f"] for r in with_gold) if with_gold else None
-            clean = statistics.mean(round9_scores(d, r, n)["ents_f"] for r in with_gold) if with_gold else None
-            share = f", gap {(clean - noisy) / (gold - noisy):.2f}" if with_gold and gold > noisy else ""
-            cells.append(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]{share}")
-        print(f"| {d['dataset']} | " + " | ".join(cells) + " |")
+            a = audit.get(n)
+            if a:
+                print(f"| {d['dataset']} | {dict(ROUND11)[n]} | {a['flagged_positives']:,} | {a['fp_precision']:.2f} "
+                      f"| {a['flagged_negatives']:,} | {a['fn_precision']:.2f} "
+                      f"| {a['labels_f1_before']:.3f} -> {a['labels_f1_after']:.3f} |")
     print()
+
+
+def scale() -> None:
+    """How clean, review and audit grow with the corpus (bench_scale.py)."""
+    for f in sorted(RESULTS.glob("scale-*.json")):
+        d = json.loads(f.read_text())
+        rows = d["rows"]
+        sizes = sorted({r["size"] for r in rows})
+        stages = list(dict.fromkeys(r["stage"] for r in rows))
+        print(f"### How the commands grow with the corpus ({d['dataset']} repeated, bench_scale.py)\n")
+        print(f"The corpus repeated N times and shuffled, dynamics of the recorded shape ({d['epochs']} epochs, "
+              "tiled from the recorded run). CPU seconds (user + system; other work shared the cores) and peak "
+              f"resident memory per process; plot: `bench/results/{f.stem}.png`.\n")
+        print("| size | candidate spans | " + " | ".join(f"{s}: CPU s / peak MB" for s in stages) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in stages) + " |")
+        for size in sizes:
+            by = {r["stage"]: r for r in rows if r["size"] == size}
+            n = next(iter(by.values()))["samples"]
+            print(f"| {size}x | {n:,} | " + " | ".join(
+                f"{by[s]['cpu_seconds']:.0f} / {by[s]['peak_rss_mb']:,.0f}" if s in by else "-" for s in stages) + " |")
+        print()
 
 
 def seed_list(seeds: list) -> str:
@@ -570,6 +637,7 @@ def main() -> None:
     print("# Results\n")
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
+    round11()
     one_run()
     round9()
     quality()
@@ -580,6 +648,7 @@ def main() -> None:
     review()
     sensitivity()
     cost()
+    scale()
     machine = next((json.loads(f.read_text())["machine"] for f in sorted(RESULTS.glob("*.json"))), None)
     if machine:
         print(f"Machine: {machine['cpu_count']} CPU cores, {machine['platform']}, Python {machine['python']}; "

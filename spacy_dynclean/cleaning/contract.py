@@ -16,12 +16,13 @@ A user's own detector is registered the same way (`@spacy.registry.misc`) and
 picked up with `--code` or from a package's `spacy_misc` entry points.
 """
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Protocol, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 import numpy
 from spacy.tokens import Doc
 
 from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.recording.samples import candidate_row
 from spacy_dynclean.util import DynCleanError
 
 @dataclass
@@ -163,3 +164,32 @@ def sample_forms(evidence: Evidence, rows: numpy.ndarray) -> List[str]:
     docs = evidence.docs_by_position()
     return [docs[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])].text.lower() for r in rows]
 
+
+def lower_words(evidence: Evidence) -> List[List[str]]:
+    """The lower-cased words of each doc, in sample-table order (computed once per cleaning)."""
+    return evidence.cached("lower_words", lambda: [[t.text.lower() for t in d] for d in evidence.docs_by_position()])
+
+
+def form_occurrences(evidence: Evidence, forms: Set[Tuple[str, ...]], pool: numpy.ndarray
+                     ) -> Dict[Tuple[str, ...], List[int]]:
+    """The sample rows in `pool` of every occurrence of each form (a tuple of
+    lower-cased words). Only the forms asked for are looked up, by their
+    first word, so the cost grows with the corpus's tokens, not its spans."""
+    samples = evidence.samples
+    words = lower_words(evidence)
+    by_first: Dict[str, List[Tuple[str, ...]]] = {}
+    for form in forms:
+        by_first.setdefault(form[0], []).append(form)
+    max_len = evidence.max_span_length
+    bases = samples.doc_bases
+    occurrences: Dict[Tuple[str, ...], List[int]] = {form: [] for form in forms}
+    for p, doc_words in enumerate(words):
+        n = len(doc_words)
+        for i, word in enumerate(doc_words):
+            for form in by_first.get(word, ()):
+                end = i + len(form)
+                if end <= n and tuple(doc_words[i:end]) == form:
+                    offset = candidate_row(i, end, n, max_len)
+                    if offset >= 0 and pool[int(bases[p]) + offset]:
+                        occurrences[form].append(int(bases[p]) + offset)
+    return occurrences

@@ -18,7 +18,7 @@ def train(tmp_path):
 
 def test_a_good_callback_resolves_the_cleaning_config(tmp_path, train):
     callback = make_clean_in_training("goldfree", after_epochs=2, train=train, output=tmp_path / "c.spacy")
-    assert callback.after_epochs == 2 and callback.cleaning.decision.detectors == ["structure", "learned"]
+    assert callback.after_epochs == 2 and callback.cleaning.decision.detectors == ["structure", "learned", "forms"]
     assert callback.dev is None and not callback.done
 
 

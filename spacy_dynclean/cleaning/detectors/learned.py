@@ -38,10 +38,11 @@ from typing import Dict, List, Tuple, Union
 import numpy
 from spacy.util import registry
 
-from spacy_dynclean.cleaning.contract import Detector, Proposals, Suspicion, check_k, check_range, validate_k
+from spacy_dynclean.cleaning.contract import (Detector, Proposals, Suspicion, check_k, check_range, form_occurrences,
+                                              lower_words, validate_k)
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.evidence.bundle import Evidence
-from spacy_dynclean.recording.samples import candidate_row, overlaps_positive
+from spacy_dynclean.recording.samples import overlaps_positive
 from spacy_dynclean.evidence.scores import resolve_k
 
 
@@ -84,31 +85,15 @@ def suppress_overlaps(dynamics: Dynamics, rows: numpy.ndarray, score: numpy.ndar
 def pool_by_form(evidence: Evidence, pool: numpy.ndarray, flagged: numpy.ndarray) -> numpy.ndarray:
     """Flags decided per lower-cased text: every occurrence in `pool` of a
     text flagged in more than half of its pool occurrences, and none of the
-    others. Only the occurrences of flagged texts are looked up (by their
-    first word), so the cost grows with the corpus's tokens, not its spans."""
+    others."""
     samples = evidence.samples
-    words = evidence.cached("lower_words", lambda: [[t.text.lower() for t in d] for d in evidence.docs_by_position()])
+    words = lower_words(evidence)
     forms = {tuple(words[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])])
              for r in numpy.nonzero(flagged & pool)[0].tolist()}
-    if not forms:
-        return flagged.copy()
-    by_first: Dict[str, List[tuple]] = {}
-    for form in forms:
-        by_first.setdefault(form[0], []).append(form)
-    max_len = evidence.max_span_length
-    bases = samples.doc_bases
-    occurrences: Dict[tuple, List[int]] = {form: [] for form in forms}
-    for p, doc_words in enumerate(words):
-        n = len(doc_words)
-        for i, word in enumerate(doc_words):
-            for form in by_first.get(word, ()):
-                end = i + len(form)
-                if end <= n and tuple(doc_words[i:end]) == form:
-                    row = int(bases[p]) + candidate_row(i, end, n, max_len)
-                    if pool[row]:
-                        occurrences[form].append(row)
     out = flagged.copy()
-    for rows in occurrences.values():
+    if not forms:
+        return out
+    for rows in form_occurrences(evidence, forms, pool).values():
         hit = int(flagged[rows].sum())
         out[rows] = hit * 2 > len(rows)
     return out
