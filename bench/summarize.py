@@ -129,7 +129,7 @@ def variant_tables(files: list, variants: list, scores) -> None:
             cells = []
             for n, _ in columns:
                 values = [scores(d, r, n)[metric] for r in d["runs"] if metric in (scores(d, r, n) or {})]
-                short = f" ({len(values)} seed)" if 0 < len(values) < len(d["runs"]) else ""
+                short = f" ({len(values)} seed{'s' if len(values) > 1 else ''})" if 0 < len(values) < len(d["runs"]) else ""
                 cells.append(mean_sd(values) + short)
             print(f"| {d['dataset']} ({d['epochs']} epochs) | {len(d['runs'])} | " + " | ".join(cells) + " |")
         print()
