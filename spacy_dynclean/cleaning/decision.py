@@ -22,7 +22,7 @@ from spacy.util import registry
 
 from spacy_dynclean.cleaning.contract import Flags, Strategy, Suspicion, check_range
 from spacy_dynclean.evidence.bundle import Evidence
-from spacy_dynclean.recording.samples import overlaps_positive
+from spacy_dynclean.recording.samples import gold_spans, overlaps_positive
 from spacy_dynclean.util import DynCleanError
 
 RULES = ("union", "intersection", "vote")
@@ -154,6 +154,7 @@ class Decision:
             # with protect_flagged off, only distant entities that stay protect their overlaps
             kept = positive if self.protect_flagged else positive & ~flag_pos
             over = overlaps_positive(samples.doc, samples.start, samples.end, kept) & flag_neg & ~positive
+            over |= overlaps_long_entity(evidence, flag_neg)
             protected = int(over.sum())
             flag_neg &= ~over
         votes = numpy.zeros(n, dtype="int16")
@@ -175,6 +176,33 @@ class Decision:
                 warnings.append(f"every detector of the {kind} ({', '.join(names)}) abstained on this corpus: "
                                 f"no {kind} flagged")
         return Flags(flag_pos, flag_neg, protected, votes, warnings, trusted)
+
+
+def overlaps_long_entity(evidence: Evidence, rows_mask: numpy.ndarray) -> numpy.ndarray:
+    """Per sample in `rows_mask`: does it overlap a distant entity too long to
+    be a sample (longer than the span limit)? Those stay whatever is flagged,
+    so a flag over them would change nothing and yet be counted."""
+    samples = evidence.samples
+    max_len = evidence.max_span_length
+
+    def long_entities() -> Dict[int, List[Tuple[int, int]]]:
+        out: Dict[int, List[Tuple[int, int]]] = {}
+        for p, doc in enumerate(evidence.docs_by_position()):
+            spans = [(e.start, e.end) for e in gold_spans(doc, samples.spans_key) if e.end - e.start > max_len]
+            if spans:
+                out[p] = spans
+        return out
+
+    by_doc = evidence.cached("long_entities", long_entities)
+    over = numpy.zeros(len(samples), dtype=bool)
+    if not by_doc:
+        return over
+    for row in numpy.nonzero(rows_mask)[0].tolist():
+        spans = by_doc.get(int(samples.doc[row]))
+        if spans:
+            s, e = int(samples.start[row]), int(samples.end[row])
+            over[row] = any(a < e and s < b for a, b in spans)
+    return over
 
 
 def trusted_detectors(kinds: Dict[str, List[str]], suspicions: Dict[str, Suspicion]) -> Dict[str, List[str]]:

@@ -129,3 +129,24 @@ def test_hand_off_replaces_an_abstaining_detector(tmp_path):
         decision_v2(remove_strategy(), hand_off=["structure"])
     with pytest.raises(DynCleanError, match="no detector 'learned'"):
         made.flag(ev, {"structure": abstaining})
+
+
+def test_a_distant_entity_longer_than_the_span_limit_protects_its_overlaps(tmp_path):
+    # "Bank of the United States" (5 tokens) is no sample (limit 3) but stays an entity: a flag inside it
+    # would change nothing in the corpus and yet be counted
+    records = [{"tokens": ["He", "met", "Bank", "of", "the", "United", "States", "in", "Rome"],
+                "entities": [[2, 6, "ORG"]]}, *RECORDS]
+    docs = docs_of(tmp_path, records, "ds")
+    dyn = make_dynamics(docs)
+    ev = Evidence(corpus=tmp_path / "ds.spacy", docs=docs, samples=dyn, dynamics=dyn)
+    n = len(dyn)
+    doc0 = dyn.doc_ids.index(docs[0].user_data["dynclean_id"])
+    inside = numpy.nonzero((dyn.doc == doc0) & (dyn.start == 5) & (dyn.end == 7))[0][0]  # "United States"
+    edge = numpy.nonzero((dyn.doc == doc0) & (dyn.start == 6) & (dyn.end == 8))[0][0]  # "States in"
+    free = numpy.nonzero((dyn.doc == doc0) & (dyn.start == 8) & (dyn.end == 9))[0][0]  # "Rome"
+    negative = numpy.zeros(n, bool)
+    negative[[inside, edge, free]] = True
+    s = Suspicion(positive=numpy.zeros(n, bool), negative=negative, score=numpy.zeros(n, "float32"))
+    flags = decide(ev, {"d": s})
+    assert numpy.nonzero(flags.negative)[0].tolist() == [free] and flags.protected_negatives == 2
+    assert decide(ev, {"d": s}, protect_overlaps=False).negative.sum() == 3
