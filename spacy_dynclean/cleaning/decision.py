@@ -184,6 +184,9 @@ def overlaps_long_entity(evidence: Evidence, rows_mask: numpy.ndarray) -> numpy.
     so a flag over them would change nothing and yet be counted."""
     samples = evidence.samples
     max_len = evidence.max_span_length
+    over = numpy.zeros(len(samples), dtype=bool)
+    if samples.meta.get("gold_spans_too_long") == 0:  # the sample table counted none: no pass over the docs
+        return over
 
     def long_entities() -> Dict[int, List[Tuple[int, int]]]:
         out: Dict[int, List[Tuple[int, int]]] = {}
@@ -194,9 +197,6 @@ def overlaps_long_entity(evidence: Evidence, rows_mask: numpy.ndarray) -> numpy.
         return out
 
     by_doc = evidence.cached("long_entities", long_entities)
-    over = numpy.zeros(len(samples), dtype=bool)
-    if not by_doc:
-        return over
     for row in numpy.nonzero(rows_mask)[0].tolist():
         spans = by_doc.get(int(samples.doc[row]))
         if spans:

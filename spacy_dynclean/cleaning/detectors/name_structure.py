@@ -104,7 +104,7 @@ class StructureJudge:
     negatives: bool
     edges: bool
     title_case: bool
-    unlabelled: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, dtype=bool))
+    unlabelled: numpy.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         # candidates that are no distant entity, computed once (the sample table's
