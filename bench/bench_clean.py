@@ -14,6 +14,7 @@ import time
 
 from common import ROOT, WORK, corpus, save
 
+from spacy_dynclean.recording.storage import dynamics_file
 from spacy_dynclean import Dynamics
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.evidence.heldout import FormEvidence
@@ -48,7 +49,7 @@ def main() -> None:
         dyn_dir = base / "dyn"
         train_path = corpus(dataset, "train-ds")
         train_seconds = None
-        if not (dyn_dir / "dynamics.npz").exists():
+        if not dynamics_file(dyn_dir).exists():
             start = time.time()
             subprocess.run([sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "cnn.cfg"),
                             "--paths.train", str(train_path), "--paths.dev", str(corpus(dataset, "dev")),
@@ -67,7 +68,7 @@ def main() -> None:
         row = {"dataset": dataset, "samples": len(dyn), "clean_seconds": round(seconds, 2),
                "clean_peak_rss_mb": round(peak_kb / 1024, 1),
                "clean_heldout_seconds": round(h_seconds, 2), "clean_heldout_peak_rss_mb": round(h_peak_kb / 1024, 1),
-               "dynamics_mb_per_epoch": round((dyn_dir / "dynamics.npz").stat().st_size / 1e6, 1),
+               "dynamics_mb_per_epoch": round(sum(f.stat().st_size for f in dyn_dir.iterdir()) / 1e6, 1),
                "train_1_epoch_seconds": train_seconds}
         rows.append(row)
         print(row, flush=True)

@@ -35,8 +35,7 @@ def run(config_name: str, dataset: str, epochs: int, mode: str, dyn_dir) -> dict
     words = int(ner.index.doc_lengths.sum()) * epochs if ner.index is not None else 0
     row = {"mode": mode, "seconds": round(seconds, 2), "words_per_s": round(words / seconds, 1)}
     if mode != "off":
-        file = dyn_dir / "dynamics.npz"
-        row["dynamics_bytes"] = file.stat().st_size
+        row["dynamics_bytes"] = sum(f.stat().st_size for f in dyn_dir.iterdir())
         row["samples"] = len(Dynamics.from_disk(dyn_dir))
     return row
 

@@ -21,6 +21,7 @@ import numpy
 
 from common import RESULTS, WORK, corpus, save
 
+from spacy_dynclean.recording.storage import dynamics_file
 from spacy_dynclean.convert import read_docbin, save_docbin
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.recording.samples import SampleIndex, corpus_fingerprint
@@ -60,7 +61,7 @@ def tiled_dynamics(real: Dynamics, docs: List) -> Dynamics:
 def build(dataset: str, size: int, run: Path) -> Path:
     """The size's corpora (distant and gold) and dynamics, written once."""
     folder = WORK / "scale" / dataset / f"x{size}"
-    if (folder / "dyn" / "dynamics.npz").exists():
+    if dynamics_file(folder / "dyn").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     for split in ("train-ds", "train-gs"):

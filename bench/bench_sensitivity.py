@@ -14,6 +14,7 @@ import argparse
 from bench_quality import evaluate, heldout_evidence, train, train_docs, train_threshold
 from common import WORK, clean_corpus, save
 
+from spacy_dynclean.recording.storage import dynamics_file
 from spacy_dynclean.evaluation.audit import audit
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.recording.dynamics import Dynamics
@@ -70,7 +71,7 @@ def main() -> None:
         thr_dir = base / "dyn-threshold"
         if needed > threshold_epochs:
             thr_dir = base / f"dyn-threshold-e{needed}"
-            if not (thr_dir / "dynamics.npz").exists():
+            if not dynamics_file(thr_dir).exists():
                 train_threshold(args.backbone, base, args.dataset, args.seed, needed, name=f"threshold-e{needed}")
         overrides = {**(DYNAMICS_ONLY if not with_evidence else {}), **overrides,
                      "paths.threshold_dynamics": str(thr_dir)}

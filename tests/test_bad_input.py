@@ -280,11 +280,11 @@ def test_train_callback_checks_the_folder_at_once(box):
 
 
 def test_clean_output_onto_the_dynamics_file(box):
-    check_fails(box, clean_args(box, "dyn/dynamics.npz"), "lies inside the input")
+    check_fails(box, clean_args(box, "dyn/dynamics.json"), "lies inside the input")
 
 
 def test_clean_report_onto_the_dynamics_file(box):
-    check_fails(box, clean_args(box, "out/c.spacy", "--report", str(box / "dyn" / "dynamics.npz")), "dynamics.npz")
+    check_fails(box, clean_args(box, "out/c.spacy", "--report", str(box / "dyn" / "dynamics.json")), "dynamics.json")
 
 
 def test_clean_output_onto_the_corpus(box):
@@ -295,21 +295,32 @@ def test_clean_report_onto_the_output(box):
     check_fails(box, clean_args(box, "out/c.spacy", "--report", str(box / "out" / "c.spacy")), "given twice")
 
 
-@pytest.mark.parametrize("damage,expect", [("truncate", "truncated or corrupt"), ("empty", "truncated or corrupt"),
-                                           ("text", "truncated or corrupt")])
-def test_clean_damaged_dynamics(box, damage, expect):
-    path = box / "dyn" / "dynamics.npz"
+@pytest.mark.parametrize("name", ["dynamics.json", "margins-001.npy", "doc.npy"])
+@pytest.mark.parametrize("damage", ["truncate", "empty", "text"])
+def test_clean_damaged_dynamics(box, damage, name):
+    path = box / "dyn" / name
     data = path.read_bytes()
     path.write_bytes({"truncate": data[: len(data) // 2], "empty": b"", "text": b"hello"}[damage])
-    line = check_fails(box, clean_args(box), "dynamics.npz")
-    assert expect in line
+    assert "truncated or corrupt" in check_fails(box, clean_args(box), name)
+
+
+def test_clean_dynamics_epoch_file_missing(box):
+    (box / "dyn" / "probs-001.npy").unlink()
+    assert "record the run again" in check_fails(box, clean_args(box), "probs-001.npy")
+
+
+def test_clean_damaged_format_1_dynamics(box):
+    """Format 1 (one dynamics.npz) is still read, and a damaged one is named."""
+    (box / "dyn" / "dynamics.json").unlink()
+    (box / "dyn" / "dynamics.npz").write_bytes(b"hello")
+    assert "truncated or corrupt" in check_fails(box, clean_args(box), "dynamics.npz")
 
 
 def test_clean_nan_margins(box):
     dyn = Dynamics.from_disk(box / "dyn")
     dyn.margins[3, 1] = numpy.nan
     dyn.to_disk(box / "dyn")
-    assert "NaN or infinite" in check_fails(box, clean_args(box), "dynamics.npz")
+    assert "NaN or infinite" in check_fails(box, clean_args(box), "dynamics.json")
 
 
 @pytest.mark.parametrize("damage,expect", [("nan_prob", "probabilities are NaN or outside 0..1"),
@@ -325,14 +336,14 @@ def test_clean_bad_recorded_values(box, damage, expect):
     else:
         dyn.pred[7, 0] = len(dyn.labels) + 3
     dyn.to_disk(box / "dyn")
-    assert expect in check_fails(box, clean_args(box), "dynamics.npz")
+    assert expect in check_fails(box, clean_args(box), "dynamics.json")
 
 
 def test_clean_wrong_shapes(box):
     dyn = Dynamics.from_disk(box / "dyn")
     dyn.probs = dyn.probs[:-1]
     dyn.to_disk(box / "dyn")
-    assert "shape" in check_fails(box, clean_args(box), "dynamics.npz")
+    assert "shape" in check_fails(box, clean_args(box), "dynamics.json")
 
 
 def test_clean_threshold_run_given_as_the_main_run(box):

@@ -30,7 +30,7 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     m = project / "metrics" / "webpage" / "cnn"
     outputs = [
         project / "corpus/webpage/train-ds.spacy", project / "corpus/webpage/train-gs.spacy",
-        project / "dynamics/webpage/cnn/noisy/dynamics.npz",
+        project / "dynamics/webpage/cnn/noisy/dynamics.json",
         project / "dynamics/webpage/cnn/heldout.json",
         project / "corpus/webpage/cnn/train-cleaned.spacy",
         project / "training/webpage/cnn/noisy/model-best", project / "training/webpage/cnn/cleaned/model-best",
@@ -77,7 +77,7 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
         counts.append(int(out.stdout.splitlines()[0]))
     assert max(counts) > 0, f"no entities found in {text!r}"
     # recording is inert at inference: loading and tagging wrote no dynamics
-    assert not any((project / "training").rglob("dynamics.npz"))
+    assert not any((project / "training").rglob("dynamics.*"))
     # the other workflows: self-training, review, upper-bound (gold training) and verify, the first step of `all`
     for workflow in ("selftrain", "review", "upper-bound", "verify"):
         cmd = [sys.executable, "-m", "spacy", "project", "run", workflow, str(project), "--vars.dataset", "webpage",

@@ -34,7 +34,7 @@ REVIEW = "review"
 def stable_prediction(dynamics: Dynamics, rows: numpy.ndarray, k: int, min_agreement: float = 1.0):
     """Predicted column of each row over the first k epochs, or -1 when the
     prediction changed more often than `min_agreement` allows."""
-    pred = dynamics.pred[rows, :k].astype("int64")
+    pred = dynamics.epochs_of("pred", k, rows).astype("int64")
     out = numpy.full(len(rows), -1, dtype="int64")
     for i, row in enumerate(pred):
         value, count = Counter(row.tolist()).most_common(1)[0]

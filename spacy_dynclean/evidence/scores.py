@@ -43,7 +43,7 @@ def auto_k(dynamics: Dynamics, min_fit: float = 0.5) -> int:
         raise DynCleanError("the dynamics hold no completed epoch")
     if not positive.any():
         return dynamics.n_epochs
-    fit = (dynamics.margins[positive] > 0).mean(axis=0)
+    fit = (dynamics.epochs_of("margins", None, positive) > 0).mean(axis=0)
     reached = numpy.nonzero(fit >= min_fit)[0]
     return int(reached[0]) + 1 if len(reached) else dynamics.n_epochs
 
@@ -64,8 +64,8 @@ def compute_scores(dynamics: Dynamics, k: Union[int, str, None] = None) -> Sampl
     if dynamics.n_epochs == 0:
         raise DynCleanError("the dynamics hold no completed epoch")
     k = resolve_k(dynamics, k)
-    margins = dynamics.margins[:, :k]
-    probs = dynamics.probs[:, :k].astype("float32")
+    margins = dynamics.epochs_of("margins", k)
+    probs = dynamics.epochs_of("probs", k).astype("float32")
     return SampleScores(
         k=k,
         aum=margins.mean(axis=1),

@@ -1,22 +1,25 @@
 """Training dynamics: the per-epoch margin of every span sample.
 
-`DynamicsRecorder` fills the arrays during `spacy train`; `Dynamics` is the
-file on disk (one ``dynamics.npz`` per directory, replaced atomically after
-each epoch, so a crash keeps the completed epochs) and its Python API.
+`DynamicsRecorder` fills the arrays during `spacy train`, writing each
+completed epoch as it ends; `Dynamics` is the recorded table and its Python
+API (the files: `recording.storage`). Per-epoch arrays read from disk stay
+memory-mapped columns until a caller asks for them, and `epochs_of` reads
+only the epochs it is asked for.
 """
-import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import numpy
 from spacy.tokens import Doc
 
+from spacy_dynclean.recording import storage
 from spacy_dynclean.recording.samples import FLAG_IGNORED, FLAG_POSITIVE, FLAG_THRESHOLD, SampleIndex, gold_spans
+from spacy_dynclean.recording.storage import EPOCH_ARRAYS, SAMPLE_ARRAYS, Columns
 from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
 
-FILE_NAME = "dynamics.npz"
-FORMAT_VERSION = 1
-_ARRAYS = ("doc", "start", "end", "label", "assigned", "flags")
+FORMAT_VERSION = storage.FORMAT_VERSION
+_DTYPES = {"margins": "float32", "probs": "float16", "pred": "int8"}
+_CHUNK = 1 << 20  # rows validated at a time
 
 
 def margins_from_probs(probs: numpy.ndarray, assigned: numpy.ndarray):
@@ -36,10 +39,12 @@ class Dynamics:
     `margins` is (samples x epochs) float32; `probs` the probability of the
     assigned label, same shape; `pred` the argmax column (entity labels, then
     non-entity; the fake threshold class is never predicted), int8. Sample keys are `doc_ids[doc]`, `start`, `end`
-    ([start, end) token offsets).
+    ([start, end) token offsets). Each of the three may be given as a 2-D
+    array or as a list of per-epoch columns; the attribute stacks the list
+    on first use, `epochs_of` stacks only the epochs it returns.
     """
 
-    def __init__(self, meta: Dict[str, Any], arrays: Dict[str, numpy.ndarray]) -> None:
+    def __init__(self, meta: Dict[str, Any], arrays: Dict[str, Union[numpy.ndarray, Columns]]) -> None:
         self.meta = meta
         self.doc_ids: List[str] = list(meta["doc_ids"])
         self.doc = arrays["doc"]
@@ -48,10 +53,51 @@ class Dynamics:
         self.label = arrays["label"]
         self.assigned = arrays["assigned"]
         self.flags = arrays["flags"]
-        self.margins = arrays["margins"]
-        self.probs = arrays["probs"]
-        self.pred = arrays["pred"]
+        self._columns: Dict[str, Columns] = {name: arrays[name] for name in EPOCH_ARRAYS}
         self._doc_bases: Optional[numpy.ndarray] = None
+
+    def _stacked(self, name: str) -> numpy.ndarray:
+        cols = self._columns[name]
+        if isinstance(cols, list):
+            cols = numpy.stack(cols, axis=1) if cols else numpy.zeros((len(self.label), 0), _DTYPES[name])
+            self._columns[name] = cols
+        return cols
+
+    @property
+    def margins(self) -> numpy.ndarray:
+        return self._stacked("margins")
+
+    @margins.setter
+    def margins(self, value: numpy.ndarray) -> None:
+        self._columns["margins"] = value
+
+    @property
+    def probs(self) -> numpy.ndarray:
+        return self._stacked("probs")
+
+    @probs.setter
+    def probs(self, value: numpy.ndarray) -> None:
+        self._columns["probs"] = value
+
+    @property
+    def pred(self) -> numpy.ndarray:
+        return self._stacked("pred")
+
+    @pred.setter
+    def pred(self, value: numpy.ndarray) -> None:
+        self._columns["pred"] = value
+
+    def epochs_of(self, name: str, k: Optional[int] = None, rows: Any = None) -> numpy.ndarray:
+        """`name` ("margins", "probs" or "pred") of the first k epochs (all
+        when None) as (rows x epochs), reading no later epoch."""
+        cols = self._columns[name]
+        k = self.n_epochs if k is None else min(k, self.n_epochs)
+        if not isinstance(cols, list):
+            return cols[:, :k] if rows is None else cols[rows, :k]
+        if k == 0:
+            n = len(self.label) if rows is None else len(numpy.arange(len(self.label))[rows])
+            return numpy.zeros((n, 0), _DTYPES[name])
+        return numpy.stack([c if rows is None else c[rows] for c in cols[:k]], axis=1)
 
     def __len__(self) -> int:
         return len(self.label)
@@ -72,7 +118,8 @@ class Dynamics:
 
     @property
     def n_epochs(self) -> int:
-        return int(self.margins.shape[1])
+        cols = self._columns["margins"]
+        return len(cols) if isinstance(cols, list) else int(cols.shape[1])
 
     @property
     def positive(self) -> numpy.ndarray:
@@ -103,74 +150,86 @@ class Dynamics:
         (all when k is None)."""
         if self.n_epochs == 0:
             raise DynCleanError("the dynamics hold no completed epoch")
-        k = self.n_epochs if k is None else k
-        if k < 1:
+        if k is not None and k < 1:
             raise DynCleanError(f"k (epochs to average) must be at least 1, not {k}")
-        return self.margins[:, : min(k, self.n_epochs)].mean(axis=1)
+        return self.epochs_of("margins", k).mean(axis=1)
 
     def keys(self) -> List[tuple]:
         """(doc id, start, end) of every sample."""
         ids = self.doc_ids
         return [(ids[d], int(s), int(e)) for d, s, e in zip(self.doc, self.start, self.end)]
 
-    def to_disk(self, path: PathLike) -> None:
-        """Write DIR/dynamics.npz atomically."""
-        path = Path(path)
-        if path.suffix == ".npz":
-            raise DynCleanError(f"{path}: give the dynamics directory, not the file")
-        from spacy_dynclean.outputs import one_output
+    def epoch_columns(self, epoch: int) -> Dict[str, numpy.ndarray]:
+        """The three arrays of one recorded epoch (its position, from 0)."""
+        return {name: (cols[epoch] if isinstance(cols, list) else cols[:, epoch])
+                for name, cols in self._columns.items()}
 
-        arrays = {name: getattr(self, name) for name in _ARRAYS}
-        with one_output(path / FILE_NAME) as tmp:
-            with open(tmp, "wb") as f:
-                numpy.savez(
-                    f, meta=numpy.frombuffer(json.dumps(self.meta).encode("utf8"), dtype="uint8"),
-                    margins=self.margins, probs=self.probs, pred=self.pred, **arrays,
-                )
+    def to_disk(self, path: PathLike) -> None:
+        """Write the dynamics folder DIR (format 2), replacing an earlier
+        recording's files there; the metadata go last."""
+        path = Path(path)
+        if path.suffix in (".npz", ".json"):
+            raise DynCleanError(f"{path}: give the dynamics directory, not the file")
+        path.mkdir(parents=True, exist_ok=True)
+        storage.clear(path)
+        storage.save_samples(path, {name: getattr(self, name) for name in SAMPLE_ARRAYS})
+        for epoch in range(self.n_epochs):
+            storage.save_epoch(path, epoch, self.epoch_columns(epoch))
+        storage.save_meta(path, self.meta, self.n_epochs)
 
     @classmethod
     def from_disk(cls, path: PathLike) -> "Dynamics":
-        """Load DIR (or DIR/dynamics.npz) and validate it: a missing, empty,
-        truncated or corrupt file, arrays of the wrong shape and NaN or
-        infinite margins are each an error naming the file."""
-        path = Path(path)
-        file = path if path.suffix == ".npz" else path / FILE_NAME
-        if path.suffix != ".npz" and path.exists() and not path.is_dir():
-            raise DynCleanError(f"{path}: give the dynamics folder (it holds {FILE_NAME}), not a file")
-        if not file.exists():
-            raise DynCleanError(f"{file}: no dynamics file (did the training run record dynamics?)")
-        if file.is_dir():
-            raise DynCleanError(f"{file}: is a folder, not a dynamics file")
-        try:
-            if file.stat().st_size == 0:
-                raise ValueError("the file is empty")
-            with numpy.load(file, allow_pickle=False) as data:
-                meta = json.loads(bytes(data["meta"]).decode("utf8"))
-                arrays = {k: data[k] for k in (*_ARRAYS, "margins", "probs", "pred")}
-        except OSError as e:
-            raise DynCleanError(f"{file}: cannot be read ({e.strerror or e})") from None
-        except Exception as e:  # zip, npy and JSON errors of a truncated or foreign file
-            raise DynCleanError(
-                f"{file}: not a readable dynamics file, truncated or corrupt? ({type(e).__name__}: {e})"
-            ) from None
-        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-            version = meta.get("format_version") if isinstance(meta, dict) else None
-            raise DynCleanError(f"{file}: unsupported dynamics format {version!r}")
-        dyn = cls(meta, arrays)
-        dyn.validate(str(file))
+        """Load DIR (or a format-1 DIR/dynamics.npz), per-epoch arrays
+        memory-mapped, and validate it: a missing, empty, truncated or corrupt
+        file, arrays of the wrong shape and NaN or infinite margins are each
+        an error naming the file."""
+        meta, samples, columns, where = storage.read(path)
+        dyn = cls(meta, {**samples, **columns})
+        dyn.validate(where)
         return dyn
+
+    def _epoch_shapes(self, where: str, n: int) -> None:
+        for name in EPOCH_ARRAYS:
+            cols = self._columns[name]
+            if isinstance(cols, list):
+                bad = [c.shape for c in cols if c.ndim != 1 or len(c) != n]
+                if bad or len(cols) != self.n_epochs:
+                    raise DynCleanError(f"{where}: array {name!r} has an epoch of shape {bad[0] if bad else '?'}, "
+                                        f"expected ({n},) in each of {self.n_epochs} epochs")
+            elif cols.ndim != 2 or cols.shape[0] != n or cols.shape[1] != self.n_epochs:
+                raise DynCleanError(f"{where}: array {name!r} has shape {cols.shape}, expected ({n}, epochs)")
+
+    def _epoch_values(self, where: str, n_labels: int) -> None:
+        """Finite margins, probabilities in 0..1, predictions in the label set; one epoch and chunk at a time."""
+        bad_m = bad_p = bad_pred = 0
+        for epoch in range(self.n_epochs):
+            cols = self.epoch_columns(epoch)
+            for lo in range(0, len(self), _CHUNK):
+                m = cols["margins"][lo:lo + _CHUNK]
+                p = numpy.asarray(cols["probs"][lo:lo + _CHUNK], dtype="float32")
+                pred = cols["pred"][lo:lo + _CHUNK]
+                bad_m += int((~numpy.isfinite(m)).sum())
+                bad_p += int((~(numpy.isfinite(p) & (p >= 0) & (p <= 1))).sum())
+                bad_pred += int(((pred < 0) | (pred > n_labels)).sum())
+        if bad_m:
+            raise DynCleanError(
+                f"{where}: {bad_m:,} margins are NaN or infinite (did the recording run diverge?); "
+                "record the run again"
+            )
+        if bad_p:
+            raise DynCleanError(f"{where}: {bad_p:,} probabilities are NaN or outside 0..1; record the run again")
+        if bad_pred:
+            raise DynCleanError(f"{where}: predicted labels out of range for the labels {self.labels} "
+                                f"(0..{n_labels}, the last: non-entity)")
 
     def validate(self, where: str) -> None:
         """Shapes and values a recording writes; an error naming `where` otherwise."""
         n = len(self.label)
-        for name in _ARRAYS:
+        for name in SAMPLE_ARRAYS:
             arr = getattr(self, name)
             if arr.ndim != 1 or len(arr) != n:
                 raise DynCleanError(f"{where}: array {name!r} has shape {arr.shape}, expected ({n},)")
-        for name in ("margins", "probs", "pred"):
-            arr = getattr(self, name)
-            if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] != self.margins.shape[1]:
-                raise DynCleanError(f"{where}: array {name!r} has shape {arr.shape}, expected ({n}, epochs)")
+        self._epoch_shapes(where, n)
         if not isinstance(self.meta.get("labels"), list) or not isinstance(self.meta.get("doc_ids"), list):
             raise DynCleanError(f"{where}: the metadata lack the labels or the doc ids")
         if n and (int(self.doc.max()) >= len(self.doc_ids) or int(self.doc.min()) < 0):
@@ -180,24 +239,12 @@ class Dynamics:
         n_labels = len(self.labels)
         if n and (int(self.label.max()) > n_labels or int(self.label.min()) < 0):
             raise DynCleanError(f"{where}: sample labels out of range for the labels {self.labels}")
-        bad = int((~numpy.isfinite(self.margins)).sum())
-        if bad:
-            raise DynCleanError(
-                f"{where}: {bad:,} margins are NaN or infinite (did the recording run diverge?); "
-                "record the run again"
-            )
-        probs = self.probs.astype("float32")
-        bad = int((~(numpy.isfinite(probs) & (probs >= 0) & (probs <= 1))).sum())
-        if bad:
-            raise DynCleanError(f"{where}: {bad:,} probabilities are NaN or outside 0..1; record the run again")
-        if self.pred.size and (int(self.pred.min()) < 0 or int(self.pred.max()) > n_labels):
-            raise DynCleanError(f"{where}: predicted labels out of range for the labels {self.labels} "
-                                f"(0..{n_labels}, the last: non-entity)")
+        self._epoch_values(where, n_labels)
 
     @classmethod
     def from_index(
-        cls, index: SampleIndex, margins: numpy.ndarray, probs: numpy.ndarray,
-        pred: numpy.ndarray, meta: Dict[str, Any],
+        cls, index: SampleIndex, margins: Union[numpy.ndarray, Columns], probs: Union[numpy.ndarray, Columns],
+        pred: Union[numpy.ndarray, Columns], meta: Dict[str, Any],
     ) -> "Dynamics":
         meta = {
             "format_version": FORMAT_VERSION,
@@ -209,7 +256,7 @@ class Dynamics:
             "doc_ids": index.doc_ids,
             **meta,
         }
-        arrays = {name: getattr(index, name) for name in _ARRAYS}
+        arrays = {name: getattr(index, name) for name in SAMPLE_ARRAYS}
         return cls(meta, {**arrays, "margins": margins, "probs": probs, "pred": pred})
 
 
@@ -236,6 +283,7 @@ class DynamicsRecorder:
         self._cur_pred: Optional[numpy.ndarray] = None
         self.current_epoch: Optional[int] = None
         self.steps_in_epoch = 0
+        self._written = False
 
     def start_epoch(self, epoch: int) -> None:
         self.current_epoch = epoch
@@ -257,7 +305,7 @@ class DynamicsRecorder:
         return 0 if self._cur_m is None else int(numpy.isnan(self._cur_m).sum())
 
     def complete_epoch(self) -> None:
-        """Append the current column and write the file."""
+        """Append the current column and write it."""
         if self._cur_m is None or self._cur_p is None or self._cur_pred is None or self.current_epoch is None:
             return
         missing = self.missing()
@@ -277,16 +325,26 @@ class DynamicsRecorder:
         self._cur_m = self._cur_p = self._cur_pred = None
 
     def to_dynamics(self) -> Dynamics:
-        n = len(self.index)
-        margins = numpy.stack(self._margins, axis=1) if self._margins else numpy.zeros((n, 0), "float32")
-        probs = numpy.stack(self._probs, axis=1) if self._probs else numpy.zeros((n, 0), "float16")
-        pred = numpy.stack(self._preds, axis=1) if self._preds else numpy.zeros((n, 0), "int8")
         meta = {"mode": self.mode, "epochs": list(self.epochs), **self.meta}
-        return Dynamics.from_index(self.index, margins, probs, pred, meta)
+        return Dynamics.from_index(self.index, list(self._margins), list(self._probs), list(self._preds), meta)
 
     def write(self) -> None:
-        if self.output_dir is not None:
-            self.to_dynamics().to_disk(self.output_dir)
+        """Write the last completed epoch's files, then the metadata that
+        list it; the written columns are memory-mapped from then on, so the
+        recording holds one epoch in memory."""
+        if self.output_dir is None or not self.epochs:
+            return
+        folder, epoch = self.output_dir, len(self.epochs) - 1
+        if not self._written:
+            folder.mkdir(parents=True, exist_ok=True)
+            storage.clear(folder)
+            storage.save_samples(folder, {name: getattr(self.index, name) for name in SAMPLE_ARRAYS})
+            self._written = True
+        dyn = self.to_dynamics()
+        storage.save_epoch(folder, epoch, dyn.epoch_columns(epoch))
+        storage.save_meta(folder, dyn.meta, epoch + 1)
+        for name, columns in (("margins", self._margins), ("probs", self._probs), ("pred", self._preds)):
+            columns[epoch] = storage.load_column(folder, storage.column_file(name, epoch))
 
 
 def corpus_samples(docs: List[Doc], max_span_length: int, spans_key: str, ignore_key: str,

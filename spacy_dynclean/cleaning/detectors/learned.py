@@ -50,15 +50,15 @@ def entity_probability(dynamics: Dynamics, k: int) -> numpy.ndarray:
     """Per sample, the mean over the first k epochs of the largest
     probability of a column other than the assigned one (for a non-entity
     span: of its best entity label)."""
-    own = dynamics.probs[:, :k].astype("float32")
-    return (own * numpy.exp(-dynamics.margins[:, :k].astype("float32"))).mean(axis=1)
+    own = dynamics.epochs_of("probs", k).astype("float32")
+    return (own * numpy.exp(-dynamics.epochs_of("margins", k).astype("float32"))).mean(axis=1)
 
 
 def majority_entity_label(dynamics: Dynamics, rows: numpy.ndarray, k: int) -> numpy.ndarray:
     """Per row, the entity label column predicted in more than half of the
     first k epochs, or -1."""
     n_labels = len(dynamics.labels)
-    pred = dynamics.pred[rows, :k].astype("int64")
+    pred = dynamics.epochs_of("pred", k, rows).astype("int64")
     out = numpy.full(len(rows), -1, dtype="int64")
     for i, row in enumerate(pred):
         value, count = Counter(row.tolist()).most_common(1)[0]
@@ -174,7 +174,7 @@ def learned_suspicion(evidence: Evidence, *, k: Union[int, str, None] = "auto", 
     score = numpy.where(pool, p_entity, numpy.nan).astype("float32")
     flag_pos = numpy.zeros(n, dtype=bool)
     if positives:
-        own = dynamics.probs[:, :k_used].astype("float32").mean(axis=1)
+        own = dynamics.epochs_of("probs", k_used).astype("float32").mean(axis=1)
         rows_p, rival_rows = overlapping_rivals(dynamics, p_entity, own)
         if len(rows_p):
             flag_pos[rows_p] = True
