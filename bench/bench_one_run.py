@@ -68,6 +68,9 @@ def main() -> None:
     ap.add_argument("--three-step-tag", default="-r4")
     ap.add_argument("--three-step-variant", default="combined6", help="bench_quality's pinned preset variant")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                    help="a spacy train override of the one-run training only (repeatable), "
+                         "e.g. components.dynclean_ner.dynamics_mode=update")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     work = WORK / "one-run" / args.dataset / f"cnn{args.tag}"
@@ -79,6 +82,9 @@ def main() -> None:
         extra = ["--paths.cleaned", str(base / "train-cleaned.spacy"), "--paths.clean_config", args.clean_config,
                  "--training.before_update.after_epochs", str(args.after_epochs),
                  "--training.before_update.restart", "true" if args.restart else "false"]
+        for item in args.override:
+            key, _, value = item.partition("=")
+            extra += [f"--{key}", value]
         one_s = timed_train("cnn_clean.cfg", base / "one-run", args.dataset, seed, args.epochs, extra)
         # a variant may link the first run's noisy trainings (same config and seeds): no time ratio of its own
         reused = (base / "noisy").is_symlink()
@@ -104,7 +110,7 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
     save(f"one-run-{args.dataset}-cnn{args.tag}", {
         "dataset": args.dataset, "epochs": args.epochs, "after_epochs": args.after_epochs, "restart": args.restart,
-        "clean_config": args.clean_config, "three_step": f"quality-{args.dataset}-cnn{args.three_step_tag}: "
+        "clean_config": args.clean_config, "overrides": args.override, "three_step": f"quality-{args.dataset}-cnn{args.three_step_tag}: "
         f"{args.three_step_variant}", "runs": runs, "summary": summary,
     })
 

@@ -4,6 +4,7 @@
 with the epoch number); the logger wrapper's `finalize` closes the last epoch,
 which no `before_update` call follows.
 """
+import shutil
 import sys
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
@@ -115,12 +116,36 @@ def create_record_dynamics(output_dir: Optional[Path] = None) -> Callable[[Langu
     return RecordDynamics(output_dir)
 
 
+def keep_best_after_cleaning(nlp: Language, info: Dict[str, Any], best: List[float]) -> None:
+    """Once a one-run cleaning has replaced the targets, model-best is the
+    best checkpoint trained on the corrected labels: spaCy's own choice also
+    ranges over the checkpoints before the cleaning, which learned the
+    distant labels. Called after spaCy has saved the step's model-last."""
+    if not any(pipe.targets_replaced for pipe in recording_pipes(nlp)):
+        return
+    score, last = info.get("score"), info.get("output_path")
+    if score is None or last is None or (best and score < best[0]):
+        return
+    best[:] = [float(score)]
+    target = Path(last).parent / "model-best"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(last, target)
+
+
 def dynamics_logger(inner: Callable) -> Callable:
     """Wrap a training logger so that its `finalize` also writes the last
-    epoch's dynamics."""
+    epoch's dynamics, and after a one-run cleaning model-best is chosen among
+    the checkpoints trained on the corrected labels."""
 
     def setup(nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr) -> Tuple[Callable, Callable]:
-        log_step, inner_finalize = inner(nlp, stdout, stderr)
+        inner_log_step, inner_finalize = inner(nlp, stdout, stderr)
+        best: List[float] = []
+
+        def log_step(info: Optional[Dict[str, Any]]) -> None:
+            inner_log_step(info)
+            if info is not None:
+                keep_best_after_cleaning(nlp, info, best)
 
         def finalize() -> None:
             try:

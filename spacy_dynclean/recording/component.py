@@ -139,6 +139,8 @@ class DynCleanNER(SpanCategorizer):
         })
         self.index: Optional[SampleIndex] = None
         self.recorder: Optional[DynamicsRecorder] = None
+        # set when a one-run cleaning has replaced the training targets (not saved with the pipeline)
+        self.targets_replaced = False
         self._train_words: List[List[str]] = []
 
     @property
@@ -347,6 +349,7 @@ class DynCleanNER(SpanCategorizer):
             index.flags[b:e] |= FLAG_IGNORED
         self.index = index
         self.recorder = None
+        self.targets_replaced = True
 
     def start_recording(self, output_dir: Optional[str], meta: Optional[Dict[str, Any]] = None) -> DynamicsRecorder:
         """Attach a recorder (called by the training callback)."""
