@@ -8,6 +8,7 @@ from spacy.util import registry
 
 from spacy_dynclean.cleaning.contract import Detector, Proposals, Suspicion, check_range
 from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.evidence.dev_check import check_dev
 from spacy_dynclean.evidence.heldout import flag_forms
 from spacy_dynclean.util import DynCleanError
 
@@ -45,12 +46,17 @@ def heldout_suspicion(evidence: Evidence, *, min_predicted: int = 1, max_precisi
         if label >= 0 and label != int(samples.label[row]):
             rows.append((row if pos[row] else -1, int(samples.doc[row]), int(samples.start[row]),
                          int(samples.end[row]), label, 1.0))
+    dev = check_dev(forms, evidence.docs, samples.spans_key)
+    warning = dev.warning()
     return Suspicion(
         positive=pos, negative=neg, score=numpy.where(pos | neg, 1.0, numpy.nan).astype("float32"),
         proposals=Proposals.from_rows(rows),
         details={"dev_docs": forms.docs, "evidence": forms.meta,
                  "wrong_forms": len(forms.wrong_forms(min_predicted, max_precision)),
-                 "missed_forms": len(forms.missed_forms(min_missed_share=min_missed_share)) if negatives else 0},
+                 "missed_forms": len(forms.missed_forms(min_missed_share=min_missed_share)) if negatives else 0,
+                 "dev_novel_share": round(dev.dev_novel, 3), "train_novel_share": round(dev.train_novel, 3),
+                 "dev_looks_distant": dev.looks_distant},
+        warnings=[warning] if warning else [],
     )
 
 
