@@ -15,12 +15,14 @@ bench/results/one-run-<dataset>-cnn<tag>.json with a `time_ratio` per seed.
 """
 import argparse
 import json
+import math
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from common import RESULTS, ROOT, WORK, corpus, save
 
@@ -28,23 +30,27 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_quality import evaluate  # noqa: E402
 
 
-def timed_train(config: str, out: Path, dataset: str, seed: int, epochs: int, extra: List[str]) -> float:
-    """`spacy train` of `config`, cached: the wall time of the run that made it."""
-    seconds = out.parent / f"{out.name}.seconds"
+def timed_train(config: str, out: Path, dataset: str, seed: int, epochs: int, extra: List[str]) -> Tuple[float, float]:
+    """`spacy train` of `config`, cached: the wall and CPU seconds of the run that made it (CPU time: user +
+    system of the training process, which other work on the machine disturbs less than the wall time)."""
+    seconds, cpu = out.parent / f"{out.name}.seconds", out.parent / f"{out.name}.cpu"
     if (out / "model-best").exists() and seconds.exists():
-        return float(seconds.read_text())
+        return float(seconds.read_text()), float(cpu.read_text()) if cpu.exists() else float("nan")
     cmd = [sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / config), "-o", str(out),
            "--paths.train", str(corpus(dataset, "train-ds")), "--paths.dev", str(corpus(dataset, "dev")),
            "--training.max_epochs", str(epochs), "--system.seed", str(seed), *extra]
     out.parent.mkdir(parents=True, exist_ok=True)
-    start = time.time()
+    start, usage = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     with (out.parent / f"{out.name}.log").open("w") as log:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     if result.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)} (log: {out.parent / (out.name + '.log')})")
     took = time.time() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     seconds.write_text(f"{took:.1f}")
-    return took
+    cpu.write_text(f"{cpu_s:.1f}")
+    return took, cpu_s
 
 
 def three_step(dataset: str, tag: str, variant: str) -> Dict[int, Dict[str, Any]]:
@@ -78,18 +84,20 @@ def main() -> None:
     runs = []
     for seed in seeds:
         base = work / f"seed{seed}"
-        noisy_s = timed_train("cnn.cfg", base / "noisy", args.dataset, seed, args.epochs, [])
+        noisy_s, noisy_cpu = timed_train("cnn.cfg", base / "noisy", args.dataset, seed, args.epochs, [])
         extra = ["--paths.cleaned", str(base / "train-cleaned.spacy"), "--paths.clean_config", args.clean_config,
                  "--training.before_update.after_epochs", str(args.after_epochs),
                  "--training.before_update.restart", "true" if args.restart else "false"]
         for item in args.override:
             key, _, value = item.partition("=")
             extra += [f"--{key}", value]
-        one_s = timed_train("cnn_clean.cfg", base / "one-run", args.dataset, seed, args.epochs, extra)
+        one_s, one_cpu = timed_train("cnn_clean.cfg", base / "one-run", args.dataset, seed, args.epochs, extra)
         # a variant may link the first run's noisy trainings (same config and seeds): no time ratio of its own
         reused = (base / "noisy").is_symlink()
         run = {"seed": seed, "noisy_seconds": round(noisy_s, 1), "one_run_seconds": round(one_s, 1),
                "time_ratio": None if reused else round(one_s / noisy_s, 3), "noisy_reused": reused,
+               "noisy_cpu_seconds": round(noisy_cpu, 1), "one_run_cpu_seconds": round(one_cpu, 1),
+               "cpu_ratio": None if reused or math.isnan(noisy_cpu + one_cpu) else round(one_cpu / noisy_cpu, 3),
                "scores": {"noisy": evaluate(base / "noisy", args.dataset),
                           "one_run": evaluate(base / "one-run", args.dataset),
                           **{k: v for k, v in earlier.get(seed, {}).items() if v}}}
@@ -97,7 +105,7 @@ def main() -> None:
         sc = run["scores"]
         print(f"seed {seed}: noisy {sc['noisy']['ents_f']:.3f} (dev {sc['noisy'].get('dev_f')}), one-run "
               f"{sc['one_run']['ents_f']:.3f} (dev {sc['one_run'].get('dev_f')}), three-step "
-              f"{(sc.get('three_step') or {}).get('ents_f')}; time ratio {run['time_ratio']}", flush=True)
+              f"{(sc.get('three_step') or {}).get('ents_f')}; time ratio {run['time_ratio']}, CPU {run['cpu_ratio']}", flush=True)
     summary = {}
     for name in ("noisy", "one_run", "three_step"):
         have = [r["scores"][name] for r in runs if name in r["scores"]]
@@ -107,6 +115,8 @@ def main() -> None:
                              for key in ("ents_f", "dev_f") if all(key in s for s in have)}
     ratios = [r["time_ratio"] for r in runs if r["time_ratio"] is not None]
     summary["time_ratio"] = {"mean": round(statistics.mean(ratios), 3), "max": max(ratios)} if ratios else None
+    cpu = [r["cpu_ratio"] for r in runs if r["cpu_ratio"] is not None]
+    summary["cpu_ratio"] = {"mean": round(statistics.mean(cpu), 3), "max": max(cpu)} if cpu else None
     print(json.dumps(summary, indent=1))
     save(f"one-run-{args.dataset}-cnn{args.tag}", {
         "dataset": args.dataset, "epochs": args.epochs, "after_epochs": args.after_epochs, "restart": args.restart,

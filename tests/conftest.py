@@ -18,6 +18,14 @@ def webpage_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def wiki_dir() -> Path:
+    path = SHARED_DATA / "wiki"
+    if not (path / "train-ds.json").exists():
+        pytest.skip(f"DS-NER data not found at {path} (needs ../shared beside the repo)")
+    return path
+
+
 TRAIN_RECORDS = [
     {"tokens": ["Alice", "lives", "in", "Paris", "."], "entities": [[0, 0, "PER"], [3, 3, "LOC"]]},
     {"tokens": ["Bob", "works", "at", "Acme", "Corp", "in", "Berlin", "."],
