@@ -10,20 +10,21 @@ ROOT = Path(__file__).parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data" / "dsner"
 
 
-@pytest.fixture
-def webpage_dir() -> Path:
-    path = SHARED_DATA / "webpage"
+def dataset_dir(name: str) -> Path:
+    path = SHARED_DATA / name
     if not (path / "train-ds.json").exists():
         pytest.skip(f"DS-NER data not found at {path} (needs ../shared beside the repo)")
     return path
+
+
+@pytest.fixture
+def webpage_dir() -> Path:
+    return dataset_dir("webpage")
 
 
 @pytest.fixture
 def wiki_dir() -> Path:
-    path = SHARED_DATA / "wiki"
-    if not (path / "train-ds.json").exists():
-        pytest.skip(f"DS-NER data not found at {path} (needs ../shared beside the repo)")
-    return path
+    return dataset_dir("wiki")
 
 
 TRAIN_RECORDS = [

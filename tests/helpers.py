@@ -75,3 +75,16 @@ def overrides(tmp_path, heldout: Optional[Path] = None, **extra: Any) -> Dict[st
         out.update({"decision.positives": ["aum"], "decision.negatives": ["aum"]})
     out.update(extra)
     return out
+
+
+def copy_project(tmp_path: Path) -> Path:
+    """The project's files (project.yml, configs, assets) in a fresh folder, as a user's checkout has them."""
+    import shutil
+
+    root = Path(__file__).parent.parent
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("project.yml", "configs", "assets"):
+        src = root / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
+    return project

@@ -510,6 +510,13 @@ def test_compare_not_a_metrics_file(box):
     check_fails(box, ["compare", f"x={box / 'heldout.json'}", "-o", box / "cmp.md"], "heldout.json")
 
 
+@pytest.mark.parametrize("text", ["null", "[1, 2]", '"ents_f"'])
+def test_compare_metrics_not_an_object(box, text):
+    (box / "m.json").write_text(text)
+    assert "a JSON object with ents_p" in check_fails(box, ["compare", f"x={box / 'm.json'}", "-o", box / "c.md"],
+                                                      "m.json")
+
+
 def test_compare_spec_without_a_name(box):
     check_fails(box, ["compare", str(box / "metrics.json"), "-o", box / "cmp.md"], "expected NAME=metrics.json")
 

@@ -1,27 +1,22 @@
 """`spacy project run smoke` on the real webpage data (../shared)."""
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import srsly
 
 from spacy_dynclean.convert import read_docbin
 
-ROOT = Path(__file__).parent.parent
+from .helpers import copy_project
+
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("project.yml", "configs", "assets"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
+    project = copy_project(tmp_path)
     data_dir = webpage_dir.parent
     cmd = [sys.executable, "-m", "spacy", "project", "run", "smoke", str(project),
            "--vars.dataset", "webpage", "--vars.data_dir", str(data_dir), "--vars.epochs", "6"]

@@ -3,7 +3,6 @@ on wiki (../shared): the user guide's paths are the ones `all` creates."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import List, Tuple
 import pytest
 
 from spacy_dynclean.convert import read_docbin
+
+from .helpers import copy_project
 
 ROOT = Path(__file__).parent.parent
 # `python` in the README is this interpreter
@@ -54,11 +55,7 @@ def test_readme_blocks_match_the_cases_this_test_handles():
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_readme_commands_run_as_written_after_the_loop(tmp_path, wiki_dir):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("project.yml", "configs", "assets"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
+    project = copy_project(tmp_path)
     # the first block (install, then `all` on wiki): `smoke` is the same chain with fewer epochs
     run(f"python -m spacy project run smoke . --vars.dataset wiki --vars.data_dir {wiki_dir.parent} "
         "--vars.epochs 2", project)

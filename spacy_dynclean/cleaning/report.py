@@ -5,10 +5,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import numpy
+from spacy.tokens import Doc
 
 from spacy_dynclean.cleaning.contract import Flags, Suspicion
 from spacy_dynclean.cleaning.decision import Decision
 from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.recording.samples import changed_non_entities, doc_id
 
 
 def jsonable(value: Any) -> Any:
@@ -24,6 +26,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def negatives_in_corpus(evidence: Evidence, cleaned: List[Doc]) -> int:
+    """`changed_non_entities` over the corpus: the audit's count of flagged negatives, without gold."""
+    by_id = {doc_id(d): d for d in cleaned}
+    samples = evidence.samples
+    return sum(changed_non_entities(d, by_id.get(doc_id(d)), evidence.max_span_length, samples.spans_key,
+                                    samples.ignore_key) for d in evidence.docs)
 
 
 def detector_rows(evidence: Evidence, suspicions: Dict[str, Suspicion]) -> Dict[str, Dict[str, Any]]:
@@ -87,6 +97,11 @@ def markdown_summary(report: Dict[str, Any]) -> str:
     changes = report.get("changes")
     if changes:
         lines.append("- changes: " + ", ".join(f"{k} {v:,}" for k, v in changes.items()))
+    if "negatives_in_corpus" in report:
+        lines.append(f"- non-entity spans masked or made entities in the corpus written: "
+                     f"{report['negatives_in_corpus']:,} (what `audit` counts as flagged negatives; more than the "
+                     "flagged negatives where an entity is re-bounded or added, its new span, or a region masked, "
+                     "every span in it)")
     lines.append(f"- entities of the training labels too long to be candidates: {report['entities_too_long']:,}")
     for w in report.get("warnings", []):
         lines.append(f"- **warning**: {w}")

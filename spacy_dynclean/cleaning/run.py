@@ -25,7 +25,8 @@ from wasabi import msg
 from spacy_dynclean.cleaning.config import Resolved, load_clean_config, resolve_clean_config
 from spacy_dynclean.cleaning.contract import Cleaned, Detector, Flags, Suspicion
 from spacy_dynclean.cleaning.decision import Decision, volume_warnings
-from spacy_dynclean.cleaning.report import decision_row, detector_rows, jsonable, label_rows, markdown_summary
+from spacy_dynclean.cleaning.report import (decision_row, detector_rows, jsonable, label_rows, markdown_summary,
+                                           negatives_in_corpus)
 from spacy_dynclean.convert import write_docbin
 from spacy_dynclean.evidence.bundle import Evidence
 from spacy_dynclean.outputs import Outputs, os_error
@@ -194,6 +195,7 @@ class Cleaning:
             "threshold_samples": int(evidence.threshold.threshold.sum()) if evidence.threshold is not None else 0,
             "detectors": detector_rows(evidence, self.suspicions), "decision": decision_row(self.decision, flags),
             "flagged_positives": int(flags.positive.sum()), "flagged_negatives": int(flags.negative.sum()),
+            "negatives_in_corpus": negatives_in_corpus(evidence, cleaned.docs),
             "protected_negatives": flags.protected_negatives, "per_label": label_rows(evidence, flags),
             "strategy": cleaned.stats.strategy, **jsonable(cleaned.stats),
             "entities_too_long": int(samples.meta.get("gold_spans_too_long", 0)), "warnings": flags.warnings,

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from spacy.tokens import Doc
 from wasabi import msg
 
-from spacy_dynclean.recording.samples import doc_id, gold_spans, n_candidates
+from spacy_dynclean.recording.samples import changed_non_entities, doc_id, gold_spans
 from spacy_dynclean.util import CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
 
 Ent = Tuple[int, int, str]
@@ -132,10 +132,7 @@ def audit_doc(d_doc: Doc, g_doc: Doc, c_doc: Optional[Doc], tally: Counter, chan
             continue
         tally.update(fn_real=1, fn_hit=c_ignored is None or (s, e) in c_ignored or (s, e) in c_spans)
     # flagged negatives: ignored or new entity spans that were non-entity in the distant labels
-    if c_ignored is None:  # a dropped doc: every non-entity candidate is gone
-        tally["fn_flag"] += n_candidates(len(d_doc), max_span_length) - len(d_spans)
-    else:
-        tally["fn_flag"] += len((c_ignored | c_spans) - d_spans)
+    tally["fn_flag"] += changed_non_entities(d_doc, c_doc, max_span_length, spans_key, ignore_key)
     for ent in c_ents - d_ents:
         kind = change_kind(ent, d_ents)
         changes[kind][0] += 1
@@ -186,6 +183,9 @@ def audit(
         "real_false_negatives": t["fn_real"], "flagged_real_false_negatives": t["fn_hit"],
         "gold_spans_too_long": t["too_long"], "docs": len(d_by), "docs_dropped": len(d_by) - len(c_by),
         "gold_entities_excluded_as_missing": t["before_gold"] - t["after_gold"],
+        "notes": {"flagged_negatives": "non-entity spans masked or made entities in the cleaned corpus: the clean "
+                                       "report's negatives_in_corpus; its flagged_negatives (the decision's flags) "
+                                       "are fewer where the strategy re-bounds or adds an entity or masks a region"},
     }
 
 

@@ -12,6 +12,9 @@ def read_metrics(spec: str) -> Tuple[str, Dict[str, float]]:
         raise DynCleanError(f"{spec}: expected NAME=metrics.json")
     name, path = spec.split("=", 1)
     data = read_json(path, "`spacy evaluate` metrics file")
+    if not isinstance(data, dict):
+        raise DynCleanError(f"{path}: not a `spacy evaluate` metrics file (a JSON object with ents_p, ents_r and "
+                            f"ents_f expected, not {type(data).__name__})")
     try:
         values = {k: float(data[k]) for k in ("ents_p", "ents_r", "ents_f")}  # type: ignore[index]
     except (KeyError, TypeError, ValueError) as e:

@@ -56,36 +56,22 @@ class Dynamics:
         self._columns: Dict[str, Columns] = {name: arrays[name] for name in EPOCH_ARRAYS}
         self._doc_bases: Optional[numpy.ndarray] = None
 
+    margins = property(lambda self: self._stacked("margins"), lambda self, v: self._set("margins", v),
+                       doc="(samples x epochs) margins, float32")
+    probs = property(lambda self: self._stacked("probs"), lambda self, v: self._set("probs", v),
+                     doc="(samples x epochs) probability of the assigned label, float16")
+    pred = property(lambda self: self._stacked("pred"), lambda self, v: self._set("pred", v),
+                    doc="(samples x epochs) predicted label column, int8")
+
+    def _set(self, name: str, value: numpy.ndarray) -> None:
+        self._columns[name] = value
+
     def _stacked(self, name: str) -> numpy.ndarray:
         cols = self._columns[name]
         if isinstance(cols, list):
             cols = numpy.stack(cols, axis=1) if cols else numpy.zeros((len(self.label), 0), _DTYPES[name])
             self._columns[name] = cols
         return cols
-
-    @property
-    def margins(self) -> numpy.ndarray:
-        return self._stacked("margins")
-
-    @margins.setter
-    def margins(self, value: numpy.ndarray) -> None:
-        self._columns["margins"] = value
-
-    @property
-    def probs(self) -> numpy.ndarray:
-        return self._stacked("probs")
-
-    @probs.setter
-    def probs(self, value: numpy.ndarray) -> None:
-        self._columns["probs"] = value
-
-    @property
-    def pred(self) -> numpy.ndarray:
-        return self._stacked("pred")
-
-    @pred.setter
-    def pred(self, value: numpy.ndarray) -> None:
-        self._columns["pred"] = value
 
     def epochs_of(self, name: str, k: Optional[int] = None, rows: Any = None) -> numpy.ndarray:
         """`name` ("margins", "probs" or "pred") of the first k epochs (all

@@ -53,6 +53,21 @@ def gold_spans(doc: Doc, spans_key: str) -> List[Span]:
     return list(doc.ents)
 
 
+def changed_non_entities(distant: Doc, cleaned: Optional[Doc], max_span_length: int, spans_key: str,
+                         ignore_key: str) -> int:
+    """Spans that were not distant entities and are masked or entities in
+    the cleaned doc (None: a dropped doc, every non-entity candidate gone):
+    what a cleaning did to the negatives, read from the corpus it wrote.
+    It counts more than the flagged negatives where the strategy re-bounds
+    or adds an entity (the new span) or masks a region (every span in it)."""
+    d_spans = {(s.start, s.end) for s in gold_spans(distant, spans_key)}
+    if cleaned is None:
+        return n_candidates(len(distant), max_span_length) - len(d_spans)
+    changed = {(s.start, s.end) for s in cleaned.spans.get(ignore_key, [])}
+    changed |= {(s.start, s.end) for s in gold_spans(cleaned, spans_key)}
+    return len(changed - d_spans)
+
+
 def doc_id(doc: Doc, where: str = "") -> str:
     value = doc.user_data.get(DOC_ID_KEY)
     if not isinstance(value, str):

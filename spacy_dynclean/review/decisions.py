@@ -64,7 +64,11 @@ def read_decisions(path: PathLike, groups: Dict[str, Group], labels: List[str]) 
     if not path.exists():
         raise DynCleanError(f"{path}: no such decisions file")
     out: Dict[str, str] = {}
-    for record, where in read_records(path, read_text(path)):
+    records = read_records(path, read_text(path))
+    if not records:
+        raise DynCleanError(f"{path}: holds no decisions (empty, or a header alone); decide some groups first, or "
+                            "use `clean` for the cleaning config's decisions alone")
+    for record, where in records:
         if not isinstance(record, dict):
             raise DynCleanError(f"{where}: expected an object")
         gid = record.get("group") or (record.get("meta") or {}).get("group") or \

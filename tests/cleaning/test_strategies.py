@@ -136,6 +136,13 @@ def test_correct_docs_rebounds_and_prefers_the_higher_score(tmp_path):
     doc = next(d for d in result.docs if d[0].text == "Bob")
     assert [(e.start, e.end, e.label_) for e in doc.ents] == [(1, 2, "PER")]
     assert result.stats.changes == {"positives_rebounded": 1}
+    # no negative was flagged, yet the corpus has one non-entity span made an entity ("Smith"): the count
+    # the report shows beside its flags and the audit calls flagged negatives
+    from spacy_dynclean.cleaning.report import negatives_in_corpus
+    from spacy_dynclean.evaluation.audit import audit
+
+    assert negatives_in_corpus(evidence, result.docs) == 1
+    assert audit(evidence.docs, result.docs, evidence.docs)["flagged_negatives"] == 1
     # a detector the strategy does not read gives no suggestion: masked
     result = correct_docs(evidence, flags, {"weak": weak, "strong": strong}, [])
     doc = next(d for d in result.docs if d[0].text == "Bob")

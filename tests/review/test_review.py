@@ -85,6 +85,16 @@ def test_apply_review_refuses_stale_decisions(tmp_path):
 
 
 
+@pytest.mark.parametrize("text", ["", "group,decision\n", "\n\n"])
+def test_apply_review_refuses_a_file_without_decisions(tmp_path, text):
+    """An empty export decides nothing: most likely saved before the review, not a review of nothing."""
+    reviewed(tmp_path)
+    (tmp_path / "review" / "d.csv").write_text(text)
+    with pytest.raises(DynCleanError, match="d.csv: holds no decisions"):
+        apply_review(tmp_path / "cased.spacy", tmp_path / "review" / "d.csv", tmp_path / "o.spacy", overrides=OVERRIDES)
+    assert not (tmp_path / "o.spacy").exists()
+
+
 def test_review_leaves_the_folders_other_files_alone(tmp_path):
     """A review into a folder that holds the user's decisions rewrites its own three files only."""
     reviewed(tmp_path)
