@@ -92,11 +92,14 @@ def main() -> None:
             key, _, value = item.partition("=")
             extra += [f"--{key}", value]
         one_s, one_cpu = timed_train("cnn_clean.cfg", base / "one-run", args.dataset, seed, args.epochs, extra)
-        # a variant may link the first run's noisy trainings (same config and seeds): no time ratio of its own
+        # a variant may link the first run's noisy trainings (same config and seeds; "nan" seconds where the
+        # linked run kept no time): no time ratio of its own
         reused = (base / "noisy").is_symlink()
-        run = {"seed": seed, "noisy_seconds": round(noisy_s, 1), "one_run_seconds": round(one_s, 1),
+        run = {"seed": seed, "noisy_seconds": None if math.isnan(noisy_s) else round(noisy_s, 1),
+               "one_run_seconds": round(one_s, 1),
                "time_ratio": None if reused else round(one_s / noisy_s, 3), "noisy_reused": reused,
-               "noisy_cpu_seconds": round(noisy_cpu, 1), "one_run_cpu_seconds": round(one_cpu, 1),
+               "noisy_cpu_seconds": None if math.isnan(noisy_cpu) else round(noisy_cpu, 1),
+               "one_run_cpu_seconds": round(one_cpu, 1),
                "cpu_ratio": None if reused or math.isnan(noisy_cpu + one_cpu) else round(one_cpu / noisy_cpu, 3),
                "scores": {"noisy": evaluate(base / "noisy", args.dataset),
                           "one_run": evaluate(base / "one-run", args.dataset),
@@ -120,7 +123,9 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
     save(f"one-run-{args.dataset}-cnn{args.tag}", {
         "dataset": args.dataset, "epochs": args.epochs, "after_epochs": args.after_epochs, "restart": args.restart,
-        "clean_config": args.clean_config, "overrides": args.override, "three_step": f"quality-{args.dataset}-cnn{args.three_step_tag}: "
+        "clean_config": args.clean_config, "overrides": args.override,
+        # since b1d6002 model-best is chosen among the checkpoints after the cleaning (before: among all)
+        "model_best": "after cleaning", "three_step": f"quality-{args.dataset}-cnn{args.three_step_tag}: "
         f"{args.three_step_variant}", "runs": runs, "summary": summary,
     })
 

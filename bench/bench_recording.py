@@ -1,25 +1,42 @@
 """Cost of recording dynamics: training words/s with recording off, in
 "update" mode and in "epoch" mode, same config and data, in one run; and the
-dynamics file size.
+dynamics folder's size. `--size N`: the training corpus repeated N times and
+shuffled (bench_scale.repeated_docs), to see whether the overhead grows with
+the corpus (issue 30 asks it unchanged from 1x to 10x).
 
     python bench/bench_recording.py --dataset webpage --config cnn --epochs 5
+    python bench/bench_recording.py --dataset webpage --epochs 2 --repeats 2 --size 10
 """
 import argparse
 import io
 import time
+from pathlib import Path
 
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
 from spacy.util import load_config
 
+from bench_scale import repeated_docs
 from common import ROOT, WORK, corpus, save
 
 from spacy_dynclean import Dynamics
+from spacy_dynclean.convert import read_docbin, save_docbin
 
 
-def run(config_name: str, dataset: str, epochs: int, mode: str, dyn_dir) -> dict:
+def train_corpus(dataset: str, size: int) -> Path:
+    """The training DocBin, repeated `size` times (written once into bench/work/scale/)."""
+    if size == 1:
+        return corpus(dataset, "train-ds")
+    out = WORK / "scale" / dataset / f"x{size}" / "train-ds.spacy"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_docbin(repeated_docs(read_docbin(corpus(dataset, "train-ds")), size), out)
+    return out
+
+
+def run(config_name: str, dataset: str, epochs: int, mode: str, dyn_dir, size: int = 1) -> dict:
     overrides = {
-        "paths.train": str(corpus(dataset, "train-ds")),
+        "paths.train": str(train_corpus(dataset, size)),
         "paths.dev": str(corpus(dataset, "dev")),
         "paths.dynamics": str(dyn_dir) if mode != "off" else None,
         "training.max_epochs": epochs,
@@ -47,13 +64,14 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--modes", default="off,update,epoch")
     p.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the median is reported")
+    p.add_argument("--size", type=int, default=1, help="the training corpus repeated this many times")
     args = p.parse_args()
     modes = args.modes.split(",")
     runs: dict = {m: [] for m in modes}
     for repeat in range(args.repeats):
         for mode in modes:
-            dyn_dir = WORK / "dynamics" / f"{args.dataset}-{args.config}-{mode}"
-            row = run(args.config, args.dataset, args.epochs, mode, dyn_dir)
+            dyn_dir = WORK / "dynamics" / f"{args.dataset}-{args.config}-{mode}-x{args.size}"
+            row = run(args.config, args.dataset, args.epochs, mode, dyn_dir, args.size)
             runs[mode].append(row)
             print(repeat, row, flush=True)
     rows = []
@@ -63,15 +81,16 @@ def main() -> None:
         median["all_seconds"] = [r["seconds"] for r in runs[mode]]
         rows.append(median)
     base = next((r for r in rows if r["mode"] == "off"), None)
-    print(f"\n{args.dataset} / {args.config} / {args.epochs} epochs / median of {args.repeats}")
+    print(f"\n{args.dataset} x{args.size} / {args.config} / {args.epochs} epochs / median of {args.repeats}")
     print("| recording | seconds | words/s | vs off | dynamics file |")
     print("| --- | --- | --- | --- | --- |")
     for r in rows:
         ratio = f"{r['seconds'] / base['seconds']:.3f}" if base else "-"
         size = f"{r['dynamics_bytes'] / 1e6:.1f} MB" if "dynamics_bytes" in r else "-"
         print(f"| {r['mode']} | {r['seconds']} | {r['words_per_s']} | {ratio} | {size} |")
-    save(f"recording-{args.dataset}-{args.config}", {"dataset": args.dataset, "config": args.config,
-                                                     "epochs": args.epochs, "runs": rows})
+    suffix = f"-x{args.size}" if args.size > 1 else ""
+    save(f"recording-{args.dataset}{suffix}-{args.config}", {"dataset": args.dataset, "config": args.config,
+                                                             "size": args.size, "epochs": args.epochs, "runs": rows})
 
 
 if __name__ == "__main__":

@@ -602,29 +602,46 @@ def readme_table() -> None:
 
 def one_run() -> None:
     """bench_one_run.py: one `spacy train` with the cleaning inside it."""
-    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("one-run-*.json"))]
+    files = [{**json.loads(f.read_text()), "tag": f.stem.split("-cnn", 1)[1] or "(none)"}
+             for f in sorted(RESULTS.glob("one-run-*.json"))]
     if not files:
         return
-    print("### Cleaning in the same run (round 10, bench_one_run.py)\n")
-    print("CNN, 10 epochs, the combined preset in both; `one run`: configs/cnn_clean.cfg, cleaned after "
-          "`after` epochs, then trained on (`restart`: from new weights); `three steps`: the same preset on "
-          "the recording run's dynamics, then a retraining (bench_quality.py's round-9 runs of the same seeds). "
-          "Test entity F1, mean ± sd over the seeds, dev F1 below it; time: the one-run training's wall time "
-          "over a noisy training's of the same seed, measured one after the other in the same run of the "
-          "script (a variant that reuses the first run's noisy trainings has no ratio of its own).\n")
-    print("| dataset | after | restart | seeds | noisy | one run | three steps | time ratio (mean, max) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("### Cleaning in the same run (rounds 10 and 12, bench_one_run.py)\n")
+    print("CNN; `one run`: configs/cnn_clean.cfg, cleaned after `after` epochs with `preset`, then trained on "
+          "(`restart`: from new weights); `three steps`: the same preset on the recording run's dynamics, then "
+          "a retraining (bench_quality.py's runs of the same seeds and epochs: combined6 / goldfree7, the presets "
+          "as they are). `recording`: how the one-run training records (epoch: an extra pass per epoch; update: "
+          "the training's own forward pass); `run`: the bench tag (work folder). `model-best`: `any` = spaCy's choice among all checkpoints, also those "
+          "before the cleaning (rounds 10-11 and the first -lc runs of round 12: webpage-lc's model-best was the "
+          "distant-label one in every seed); `after` = among the checkpoints after the cleaning (b1d6002). Test "
+          "entity F1, mean ± sd over the seeds, dev F1 below it; time: the one-run training's wall time (CPU "
+          "time) over a noisy training's of the same seed, one after the other in the same run of the script; "
+          "`-`: the noisy trainings were reused from another run.\n")
+    print("| dataset | run | epochs | after | preset | recording | model-best | seeds | noisy | one run | three steps "
+          "| time ratio (mean, max) | CPU ratio (mean, max) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
     def f1(d: dict, name: str, key: str) -> str:
         x = d["summary"].get(name, {}).get(key)
         return f"{x['mean']:.3f} ± {x['sd']:.3f}" if x else "-"
 
-    for d in sorted(files, key=lambda d: (d["dataset"], d["after_epochs"], d.get("restart", False))):
-        ratio = d["summary"].get("time_ratio")
+    def ratio(d: dict, key: str) -> str:
+        r = d["summary"].get(key)
+        return f"{r['mean']}, {r['max']}" if r else "-"
+
+    def mode(d: dict) -> str:
+        return "update" if any("dynamics_mode=update" in o for o in d.get("overrides", [])) else "epoch"
+
+    def key(d: dict) -> tuple:
+        return (d["dataset"], d["epochs"], d["after_epochs"], d.get("restart", False), mode(d), "model_best" in d)
+
+    for d in sorted(files, key=key):
         seeds = seed_list([r["seed"] for r in d["runs"]])
         cells = [f"{f1(d, n, 'ents_f')}<br>dev {f1(d, n, 'dev_f')}" for n in ("noisy", "one_run", "three_step")]
-        print(f"| {d['dataset']} | {d['after_epochs']} | {'yes' if d.get('restart') else 'no'} | {seeds} | "
-              + " | ".join(cells) + (f" | {ratio['mean']}, {ratio['max']} |" if ratio else " | - (noisy runs reused) |"))
+        after = f"{d['after_epochs']}{' (restart)' if d.get('restart') else ''}"
+        print(f"| {d['dataset']} | {d['tag']} | {d['epochs']} | {after} | {d.get('clean_config', 'combined')} | {mode(d)} | "
+              f"{'after' if 'model_best' in d else 'any'} | {seeds} | " + " | ".join(cells)
+              + f" | {ratio(d, 'time_ratio')} | {ratio(d, 'cpu_ratio')} |")
     print()
 
 
