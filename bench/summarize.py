@@ -439,7 +439,9 @@ def cost() -> None:
     for f in sorted(RESULTS.glob("recording-*.json")):
         d = json.loads(f.read_text())
         base = next(r for r in d["runs"] if r["mode"] == "off")
-        print(f"### Cost of recording: {d['dataset']} ({d['config']}), {d['epochs']} epochs, median of repeats\n")
+        size = f" repeated {d['size']}x" if d.get("size", 1) > 1 else ""
+        print(f"### Cost of recording: {d['dataset']}{size} ({d['config']}), {d['epochs']} epochs, median of "
+              "repeats\n")
         print("| recording | seconds | words/s | vs off | dynamics file |")
         print("| --- | --- | --- | --- | --- |")
         for r in d["runs"]:
@@ -617,9 +619,9 @@ def one_run() -> None:
           "entity F1, mean ± sd over the seeds, dev F1 below it; time: the one-run training's wall time (CPU "
           "time) over a noisy training's of the same seed, one after the other in the same run of the script; "
           "`-`: the noisy trainings were reused from another run.\n")
-    print("| dataset | run | epochs | after | preset | recording | model-best | seeds | noisy | one run | three steps "
+    print("| dataset, run | epochs, after | preset, recording | model-best | seeds | noisy | one run | three steps "
           "| time ratio (mean, max) | CPU ratio (mean, max) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
     def f1(d: dict, name: str, key: str) -> str:
         x = d["summary"].get(name, {}).get(key)
@@ -639,7 +641,7 @@ def one_run() -> None:
         seeds = seed_list([r["seed"] for r in d["runs"]])
         cells = [f"{f1(d, n, 'ents_f')}<br>dev {f1(d, n, 'dev_f')}" for n in ("noisy", "one_run", "three_step")]
         after = f"{d['after_epochs']}{' (restart)' if d.get('restart') else ''}"
-        print(f"| {d['dataset']} | {d['tag']} | {d['epochs']} | {after} | {d.get('clean_config', 'combined')} | {mode(d)} | "
+        print(f"| {d['dataset']}, {d['tag']} | {d['epochs']}, {after} | {d.get('clean_config', 'combined')}, {mode(d)} | "
               f"{'after' if 'model_best' in d else 'any'} | {seeds} | " + " | ".join(cells)
               + f" | {ratio(d, 'time_ratio')} | {ratio(d, 'cpu_ratio')} |")
     print()

@@ -381,6 +381,14 @@ def test_clean_malformed_config(box):
     check_fails(box, args, "bad.cfg")
 
 
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_clean_empty_config(box, text):
+    (box / "empty.cfg").write_text(text, encoding="utf8")
+    args = clean_args(box)
+    args[1] = str(box / "empty.cfg")
+    assert "init-config" in check_fails(box, args, "empty.cfg: is empty")
+
+
 def test_clean_bad_override_value(box):
     check_fails(box, clean_args(box, "out/c.spacy", "--detectors.aum.negative_percentile", "-5"),
                 "[detectors.aum] negative_percentile")

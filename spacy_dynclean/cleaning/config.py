@@ -51,6 +51,9 @@ def load_clean_config(config: Union[PathLike, Config, str], overrides: Optional[
                 raise DynCleanError(f"{path}: no such cleaning config")
             if path.is_dir():
                 raise DynCleanError(f"{path}: is a folder, not a cleaning config file")
+            if not path.read_bytes().strip():
+                raise DynCleanError(f"{path}: is empty; a cleaning config has [paths], [detectors] and [decision] "
+                                    "(`init-config` writes one)")
             cfg = Config().from_disk(path, overrides=overrides, interpolate=False)
     except ConfigValidationError as e:
         source = "cleaning config" if isinstance(config, Config) or str(config) in PRESETS else str(config)
