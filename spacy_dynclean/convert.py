@@ -264,8 +264,8 @@ def write_docbin(docs: Iterable[Doc], path: PathLike) -> None:
             db.add(doc)
         try:
             db.to_disk(path)
-        except OSError as e:
-            raise os_error(path, e) from None
+        except OSError as e:  # with the path, which a transaction maps to the output it stands for
+            raise OSError(e.errno, e.strerror, str(path)) from None
 
 
 def save_docbin(docs: Iterable[Doc], path: PathLike, inputs: Iterable[Optional[PathLike]] = ()) -> None:

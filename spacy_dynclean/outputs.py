@@ -294,7 +294,20 @@ class Outputs:
             self._old_handlers.clear()
         return self
 
+    def final_of(self, filename: Optional[object]) -> str:
+        """The output an operating-system error on `filename` (a temporary
+        path, or None) belongs to: what a user can act on."""
+        if filename:
+            p = Path(os.fsdecode(filename))  # type: ignore[arg-type]
+            for final, tmp in self._temps.items():
+                if p == tmp or tmp in p.parents:
+                    return str(final)
+            return str(p)
+        finals = [str(f) for f in self.finals]
+        return ", ".join(finals) if len(finals) <= 3 else f"{', '.join(finals[:3])}, ... ({len(finals)} outputs)"
+
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        failed_output = self.final_of(exc.filename) if isinstance(exc, OSError) else None  # before discard()
         try:
             if exc_type is None and not self.committed:
                 self.commit()
@@ -303,6 +316,8 @@ class Outputs:
                 self.discard()
             for sig, handler in self._old_handlers.items():
                 signal.signal(sig, handler)  # type: ignore[arg-type]
+        if isinstance(exc, OSError):  # writing an output failed (a full disk): name the output, not its temp file
+            raise os_error(failed_output, exc) from None
 
 
 @contextmanager

@@ -115,3 +115,19 @@ def test_a_folder_output_is_swapped_and_rolled_back_whole(tmp_path):
         (outs.folder(tmp_path / "dyn") / "new.npz").write_text("new")
     assert sorted(p.name for p in (tmp_path / "dyn").iterdir()) == ["new.npz"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dyn"]
+
+
+def test_a_full_disk_names_the_output_not_its_temporary_file(tmp_path):
+    """An OSError while writing (ENOSPC) leaves the transaction as one line naming the output."""
+    import errno
+
+    out, other = tmp_path / "out" / "c.spacy", tmp_path / "out" / "c.report.json"
+    with pytest.raises(DynCleanError) as info:
+        with Outputs([out, other], []) as outs:
+            tmp = outs.path(out)
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    assert str(info.value) == f"{out}: No space left on device (free some disk space)"
+    with pytest.raises(DynCleanError, match="c.spacy, .*c.report.json: No space left"):
+        with Outputs([out, other], []):
+            raise OSError(errno.ENOSPC, "No space left on device")  # a write error names no file: both outputs
+    assert not out.parent.exists()  # nothing written, the folder it made removed again

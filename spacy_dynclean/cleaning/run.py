@@ -29,7 +29,7 @@ from spacy_dynclean.cleaning.report import (decision_row, detector_rows, jsonabl
                                            negatives_in_corpus)
 from spacy_dynclean.convert import write_docbin
 from spacy_dynclean.evidence.bundle import Evidence
-from spacy_dynclean.outputs import Outputs, os_error
+from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
 
 
@@ -209,13 +209,11 @@ class Cleaning:
         resolved config into the transaction `outputs`; returns the report."""
         assert self.cleaned is not None
         report = self.report(files.corpus)
-        try:
-            write_docbin(self.cleaned.docs, outputs.path(files.corpus))
-            write_json(outputs.path(files.report), report)
-            outputs.path(files.summary).write_text(markdown_summary(report), encoding="utf8")
-            outputs.path(files.config).write_text(self.resolved.text, encoding="utf8")
-        except OSError as e:
-            raise os_error(files.corpus.parent, e) from None
+        # an OSError here (a full disk) leaves the transaction, which names the output it was writing
+        write_docbin(self.cleaned.docs, outputs.path(files.corpus))
+        write_json(outputs.path(files.report), report)
+        outputs.path(files.summary).write_text(markdown_summary(report), encoding="utf8")
+        outputs.path(files.config).write_text(self.resolved.text, encoding="utf8")
         return report
 
 
