@@ -10,9 +10,13 @@ that every command succeeds on the intact inputs, then runs it once per
 damaged input (missing, empty, garbage, truncated, a folder, JSON of another
 shape, ...). A case is "one line" (the goal), "unexpected" (the catch-all
 error), "traceback", "silent" (failed with nothing on stderr) or "accepted"
-(exit 0: read by hand whether that is right). Saved as
-bench/results/probe-inputs.json with every case's command and stderr.
+(exit 0: read by hand whether that is right). As root it also writes each
+command's outputs onto a full (40 kB tmpfs) file system: one line naming the
+output, nothing left behind ("left files" otherwise). Saved as
+bench/results/probe-inputs.json with every case's command and stderr
+(`--disk-only`: the full-disk cases alone, probe-disk.json).
 """
+import argparse
 import json
 import os
 import shutil
@@ -184,12 +188,61 @@ def train_cases(p: Dict[str, Path], out: Path) -> Dict[str, List[str]]:
     }
 
 
-def main() -> None:
+def disk_cases(p: Dict[str, Path], tiny: Path) -> Dict[str, List[str]]:
+    """Commands writing onto a full (`tiny`, 40 kB) file system."""
+    s = {k: str(v) for k, v in p.items()}
+    clean_paths = ["--paths.corpus", s["train"], "--paths.dynamics", s["dyn"], "--paths.heldout", s["heldout"]]
+    return {
+        "clean": [*DC, "clean", "combined", str(tiny / "out" / "c.spacy"), *clean_paths],
+        "review": [*DC, "review", "combined", str(tiny / "rev"), *clean_paths],
+        "apply-review": [*DC, "apply-review", s["train"], s["decisions"], str(tiny / "a.spacy"), "--groups",
+                         s["groups"], "--paths.dynamics", s["dyn"]],
+        "audit": [*DC, "audit", s["train"], s["cleaned"], s["gold"], "-o", str(tiny / "big" / "audit.json")],
+        "convert": [*DC, "convert", s["train"], str(tiny / "conv.spacy")],
+        "report": [*DC, "report", s["dyn"], str(tiny / "plots"), "--clean-report", s["clean_report"]],
+    }
+
+
+def probe_full_disk(paths: Dict[str, Path], work: Path) -> List[Dict[str, object]]:
+    """The disk cases on a 40 kB tmpfs (needs root; skipped otherwise): one line naming the output, and
+    nothing left on the file system."""
+    tiny = work / "tiny"
+    tiny.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40k", "tmpfs", str(tiny)],
+                      capture_output=True).returncode != 0:
+        print("full-disk cases skipped: cannot mount a tmpfs here")
+        return []
     rows = []
+    try:
+        for name, argv in disk_cases(paths, tiny).items():
+            row = probe_row(name, "disk", "full file system", run(argv, work))
+            left = [str(f.relative_to(tiny)) for f in tiny.rglob("*")]
+            if left and row["result"] != "accepted":
+                row["result"] = "left files"
+                row["left"] = left
+            rows.append(row)
+            for f in sorted(tiny.rglob("*"), reverse=True):
+                f.rmdir() if f.is_dir() else f.unlink()
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--disk-only", action="store_true", help="only the full-disk cases (saved as probe-disk)")
+    args = ap.parse_args()
+    rows: List[Dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         base.mkdir()
         paths = setup(base)
+        rows += probe_full_disk(paths, Path(tmp))
+        if args.disk_only:
+            counts = Counter(r["result"] for r in rows)
+            print(dict(counts))
+            save("probe-disk", {"cases": len(rows), "results": dict(counts), "rows": rows})
+            return
         for name, (argv, inputs) in commands(paths, Path(tmp) / "out-ok").items():
             (Path(tmp) / "out-ok").mkdir(exist_ok=True)
             ok = run(argv, base)
