@@ -5,17 +5,15 @@ Every command turns a bad input, an operating-system error or an
 interruption into one line on stderr and exit code 1 (130 / 143 for SIGINT /
 SIGTERM), without a traceback, and leaves no partial output.
 """
-import errno
 import json
-import functools
-import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
 
+from spacy_dynclean.cli_errors import fail, handle_errors
 from spacy_dynclean.util import DEFAULT_SPANS_KEY, DynCleanError, input_file
 
 # rich_markup_mode=None: click's plain help, which wraps instead of truncating
@@ -31,47 +29,6 @@ EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 @app.callback()
 def _group() -> None:
     """Clean distantly supervised NER data by its training dynamics."""
-
-
-def fail(text: str, code: int = 1) -> None:
-    typer.echo(f"✘ {' '.join(str(text).split())}", err=True)  # one line, never wrapped
-    sys.exit(code)
-
-
-def handle_errors(func: Callable) -> Callable:
-    """One line for every error a user can cause; a traceback only with
-    SPACY_DYNCLEAN_DEBUG=1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DynCleanError as e:
-            fail(str(e))
-        except SystemExit as e:
-            if isinstance(e.code, int) and e.code > 128:  # SIGTERM / SIGINT during a write
-                if getattr(e, "written", False):
-                    fail(f"interrupted (signal {e.code - 128}) while the outputs were renamed into place: the "
-                         "renames were finished first, every output is new and complete", e.code)
-                fail(f"interrupted (signal {e.code - 128}): nothing was written", e.code)
-            raise
-        except KeyboardInterrupt:
-            fail("interrupted: nothing was written", 130)
-        except MemoryError:
-            fail("out of memory: nothing was written")
-        except OSError as e:
-            if os.environ.get("SPACY_DYNCLEAN_DEBUG"):
-                raise
-            name = errno.errorcode.get(e.errno or 0, "")
-            where = e.filename or "a file"
-            fail(f"{where}: {e.strerror or e}" + (" (free some disk space)" if name == "ENOSPC" else ""))
-        except Exception as e:
-            if os.environ.get("SPACY_DYNCLEAN_DEBUG"):
-                raise
-            fail(f"unexpected error ({type(e).__name__}: {e}); run with SPACY_DYNCLEAN_DEBUG=1 for the traceback "
-                 "and report it")
-
-    return wrapper
 
 
 def parse_overrides(args: List[str]) -> Dict[str, Any]:

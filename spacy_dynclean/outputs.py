@@ -35,6 +35,10 @@ class Interrupted(SystemExit):
         self.written = written
 
 
+# the outputs this process has committed: an interrupt after them must not say "nothing was written"
+WRITTEN: List[Path] = []
+
+
 def _journal_entries(journal: Path) -> List[Dict[str, str]]:
     try:
         data = json.loads(journal.read_text(encoding="utf8"))
@@ -260,6 +264,7 @@ class Outputs:
         _remove(journal)
         self._temps.clear()
         self.committed = True
+        WRITTEN.extend(Path(entry["final"]) for entry in entries)
         if deferred:
             raise Interrupted(128 + deferred[0], written=True)
 

@@ -586,6 +586,29 @@ def test_sigterm_to_a_command_one_line(box):
     assert tree(box) == before
 
 
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_interrupt_after_the_outputs_were_written_says_so(box, sig):
+    """An interrupt after the commit (while the command prints its summary) must not claim that nothing
+    was written: the outputs are there, complete."""
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        import spacy_dynclean.outputs as outputs
+        real = outputs.Outputs.commit
+        def commit_then_interrupt(self):
+            real(self)
+            os.kill(os.getpid(), signal.{sig})
+        outputs.Outputs.commit = commit_then_interrupt
+        sys.argv = ["spacy_dynclean", "convert", r"{box / 'train.json'}", r"{box / 'out.spacy'}"]
+        from spacy_dynclean.cli import main
+        main()
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 128 + getattr(signal, sig), result.stderr
+    assert len(lines) == 1 and "every output is new and complete" in lines[0], lines
+    assert (box / "out.spacy").exists()
+
+
 def test_report_threshold_run_of_another_corpus(box):
     other = docs_of(box, GOLD, "other")  # other labels: another corpus's fingerprint
     make_dynamics(other, threshold=True).to_disk(box / "thr-other")
