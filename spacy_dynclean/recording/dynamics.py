@@ -156,9 +156,7 @@ class Dynamics:
         path = Path(path)
         if path.suffix in (".npz", ".json"):
             raise DynCleanError(f"{path}: give the dynamics directory, not the file")
-        path.mkdir(parents=True, exist_ok=True)
-        storage.clear(path)
-        storage.save_samples(path, {name: getattr(self, name) for name in SAMPLE_ARRAYS})
+        storage.start(path, {name: getattr(self, name) for name in SAMPLE_ARRAYS})
         for epoch in range(self.n_epochs):
             storage.save_epoch(path, epoch, self.epoch_columns(epoch))
         storage.save_meta(path, self.meta, self.n_epochs)
@@ -322,9 +320,7 @@ class DynamicsRecorder:
             return
         folder, epoch = self.output_dir, len(self.epochs) - 1
         if not self._written:
-            folder.mkdir(parents=True, exist_ok=True)
-            storage.clear(folder)
-            storage.save_samples(folder, {name: getattr(self.index, name) for name in SAMPLE_ARRAYS})
+            storage.start(folder, {name: getattr(self.index, name) for name in SAMPLE_ARRAYS})
             self._written = True
         dyn = self.to_dynamics()
         storage.save_epoch(folder, epoch, dyn.epoch_columns(epoch))

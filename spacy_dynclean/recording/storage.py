@@ -61,14 +61,15 @@ def clear(folder: Path) -> None:
     first, so a reader never sees a mix); other files stay."""
     for name in (META_NAME, LEGACY_NAME):
         (folder / name).unlink(missing_ok=True)
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if _OWN_FILE.match(path.name):
-                path.unlink()
+    for path in folder.iterdir():
+        if _OWN_FILE.match(path.name):
+            path.unlink()
 
 
-def save_samples(folder: Path, arrays: Dict[str, numpy.ndarray]) -> None:
+def start(folder: Path, arrays: Dict[str, numpy.ndarray]) -> None:
+    """Begin a recording in `folder`: an earlier one's files removed, the sample arrays written."""
     folder.mkdir(parents=True, exist_ok=True)
+    clear(folder)
     for name in SAMPLE_ARRAYS:
         save_array(folder, f"{name}.npy", arrays[name])
 
