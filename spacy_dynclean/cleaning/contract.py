@@ -16,6 +16,7 @@ A user's own detector is registered the same way (`@spacy.registry.misc`) and
 picked up with `--code` or from a package's `spacy_misc` entry points.
 """
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 import numpy
@@ -124,7 +125,9 @@ class CleanStats:
 
 @dataclass
 class Cleaned:
-    """What a strategy returns: the corrected copies of the docs and the counts."""
+    """What a strategy returns: the docs to write (corrected copies of the
+    changed ones, the unchanged ones as they were: never the evidence's docs
+    modified in place) and the counts."""
 
     docs: List[Doc]
     stats: CleanStats
@@ -132,9 +135,10 @@ class Cleaned:
 
 class Strategy(Protocol):
     """What a registered strategy returns: it applies the decided flags to
-    copies of the corpus. `reviewed`, where given, holds a reviewer's
-    decisions as suggested spans (score 2.0) that take precedence over the
-    strategy's own choice for the samples they name."""
+    copies of the docs it changes, never to the evidence's docs themselves.
+    `reviewed`, where given, holds a reviewer's decisions as suggested spans
+    (score 2.0) that take precedence over the strategy's own choice for the
+    samples they name."""
 
     def __call__(self, evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], *,
                  reviewed: Optional[Suspicion] = None) -> Cleaned: ...
@@ -166,8 +170,10 @@ def sample_forms(evidence: Evidence, rows: numpy.ndarray) -> List[str]:
 
 
 def lower_words(evidence: Evidence) -> List[List[str]]:
-    """The lower-cased words of each doc, in sample-table order (computed once per cleaning)."""
-    return evidence.cached("lower_words", lambda: [[t.text.lower() for t in d] for d in evidence.docs_by_position()])
+    """The lower-cased words of each doc, in sample-table order (computed once
+    per cleaning; each distinct word held once, not once per token)."""
+    return evidence.cached("lower_words", lambda: [[intern(t.text.lower()) for t in d]
+                                                   for d in evidence.docs_by_position()])
 
 
 def form_occurrences(evidence: Evidence, forms: Set[Tuple[str, ...]], pool: numpy.ndarray

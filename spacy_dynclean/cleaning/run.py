@@ -155,8 +155,8 @@ class Cleaning:
         return flags
 
     def apply(self, reviewed: Optional[Suspicion] = None) -> Cleaned:
-        """The decision's strategy applied to copies of the docs; `reviewed`:
-        a reviewer's decisions, which the strategy honours first."""
+        """The decision's strategy applied to copies of the docs it changes;
+        `reviewed`: a reviewer's decisions, which the strategy honours first."""
         flags = self.flags if self.flags is not None else self.decide()
         assert self.evidence is not None
         strategy = self.decision.strategy

@@ -104,7 +104,8 @@ def clean_docs(
     docs: List[Doc], dynamics: Dynamics, flags: Flags, *, strategy: str = "remove",
     k: Optional[int] = None, min_agreement: float = 1.0,
 ) -> Cleaned:
-    """Apply the flags to copies of the docs (see the module docstring)."""
+    """Apply the flags to copies of the flagged docs; the others are kept as they are (see the module
+    docstring)."""
     if strategy not in STRATEGIES:
         raise DynCleanError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     spans_key, ignore_key = dynamics.spans_key, dynamics.ignore_key
@@ -125,7 +126,7 @@ def clean_docs(
     for doc in docs:
         items = by_doc.get(pos_of[doc_id(doc)], [])
         if not items:
-            out.append(doc.copy())
+            out.append(doc)  # unchanged: not copied (at scale the copies cost as much as the corpus)
             continue
         ignored = [(s.start, s.end) for s in doc.spans.get(ignore_key, [])]
         final_ents, masked = flagged_doc(doc, items, dynamics.labels, stats, spans_key)
@@ -315,7 +316,7 @@ def correct_docs(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspici
         p = pos_of[doc_id(doc)]
         rows = sorted(by_doc.get(p, []), key=lambda r: (int(samples.start[r]), int(samples.end[r])))
         if not rows:
-            out.append(doc.copy())
+            out.append(doc)  # unchanged: not copied (at scale the copies cost as much as the corpus)
             continue
         ents = {(s.start, s.end): s.label_ for s in gold_spans(doc, spans_key)}
         ignored = {(s.start, s.end) for s in doc.spans.get(ignore_key, [])}

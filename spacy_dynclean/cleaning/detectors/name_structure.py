@@ -4,6 +4,7 @@ unlabelled names, read from how the corpus capitalizes its words (see
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
+from sys import intern
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
@@ -187,7 +188,7 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
     capitalized words are not names for that)."""
     samples = evidence.samples
     docs = evidence.docs_by_position()
-    words_of = [[t.text for t in doc] for doc in docs]
+    words_of = [[intern(t.text) for t in doc] for doc in docs]  # each distinct word held once
     marks = Marks.empty(len(samples))
     if not names_capitalized(evidence, words_of):
         return Suspicion(marks.positive, marks.negative, marks.score,
