@@ -9,12 +9,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 from wasabi import msg
 
+from spacy_dynclean.docbin import write_docbin as stream_docbin
 from spacy_dynclean.outputs import Outputs, os_error
 from spacy_dynclean.util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack, input_file
 
@@ -257,13 +258,13 @@ def records_to_docs(
 
 def write_docbin(docs: Iterable[Doc], path: PathLike) -> None:
     """Write docs, their span groups and user data to `path` (a temporary
-    path of an `Outputs` transaction; see `save_docbin` for one file)."""
+    path of an `Outputs` transaction; see `save_docbin` for one file): a
+    DocBin file, written one doc at a time (`docbin.write_docbin`)."""
+    docs = docs if isinstance(docs, Sequence) else list(docs)
     with fast_msgpack():
-        db = DocBin(store_user_data=True)
-        for doc in docs:
-            db.add(doc)
         try:
-            db.to_disk(path)
+            with Path(path).open("wb") as file:
+                stream_docbin(docs, file)
         except OSError as e:  # with the path, which a transaction maps to the output it stands for
             raise OSError(e.errno, e.strerror, str(path)) from None
 

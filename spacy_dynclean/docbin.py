@@ -1,0 +1,101 @@
+"""Write a DocBin file one doc at a time.
+
+spaCy's `DocBin` keeps every doc's token array, then stacks them, packs the
+whole message and compresses it: some four copies of the corpus's arrays at
+the peak, the largest memory cost of writing a cleaned corpus. `write_docbin`
+writes the same bytes (the message `DocBin.to_bytes` packs, through the same
+zlib stream) while it holds one doc's arrays at a time and the small per-doc
+items (span groups, user data, categories) that the message puts after them.
+"""
+import zlib
+from typing import BinaryIO, List, Sequence
+
+import numpy
+import srsly
+from spacy.tokens import Doc, DocBin
+
+CHUNK = 1 << 20  # bytes handed to the compressor at once
+
+
+class Compressed:
+    """A zlib stream into an open file, fed in chunks."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.stream = zlib.compressobj()
+        self.pending: List[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.pending.append(data)
+        self.size += len(data)
+        if self.size >= CHUNK:
+            self.drain()
+
+    def drain(self) -> None:
+        if self.pending:
+            self.file.write(self.stream.compress(b"".join(self.pending)))
+            self.pending, self.size = [], 0
+
+    def close(self) -> None:
+        self.drain()
+        self.file.write(self.stream.flush())
+
+
+def bin_header(n: int) -> bytes:
+    """The msgpack header of a binary value of `n` bytes (at most 4 GB, as in
+    spaCy's DocBin)."""
+    if n >= 1 << 32:
+        raise ValueError(f"{n:,} bytes of token arrays are too many for one DocBin file (4 GB at most): "
+                         "split the corpus into several files")
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
+def array_header(n: int) -> bytes:
+    """The msgpack header of an array of `n` items."""
+    if n < 16:
+        return bytes([0x90 | n])
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def write_list(out: Compressed, items: Sequence[object]) -> None:
+    out.write(array_header(len(items)))
+    for item in items:
+        out.write(srsly.msgpack_dumps(item))
+
+
+def write_docbin(docs: Sequence[Doc], file: BinaryIO) -> None:
+    """Write `docs` to `file` as `DocBin(store_user_data=True).to_bytes()`
+    would, byte for byte, without building the DocBin in memory."""
+    acc = DocBin(store_user_data=True)  # spaCy's own `add` collects the strings and small items
+    width = len(acc.attrs)
+    out = Compressed(file)
+    out.write(bytes([0x80 | 10]))  # the message: a map of ten keys, in DocBin.to_bytes's order
+    out.write(srsly.msgpack_dumps("version") + srsly.msgpack_dumps(acc.version))
+    out.write(srsly.msgpack_dumps("attrs") + srsly.msgpack_dumps(acc.attrs))
+    left = sum(len(doc) for doc in docs) * width * 8  # a uint64 per token and attribute
+    out.write(srsly.msgpack_dumps("tokens") + bin_header(left))
+    for doc in docs:
+        acc.add(doc)
+        tokens = acc.tokens.pop()
+        if tokens.nbytes != len(doc) * width * 8:
+            raise ValueError(f"a token array of {tokens.nbytes} bytes for a doc of {len(doc)} tokens")
+        left -= tokens.nbytes
+        out.write(tokens.tobytes("C"))
+    if left != 0:
+        raise ValueError("the token arrays did not add up to the size announced")
+    spaces = b"".join(s.tobytes("C") for s in acc.spaces)
+    out.write(srsly.msgpack_dumps("spaces") + bin_header(len(spaces)) + spaces)
+    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32").tobytes("C")
+    out.write(srsly.msgpack_dumps("lengths") + bin_header(len(lengths)) + lengths)
+    for key, items in (("strings", sorted(acc.strings)), ("cats", acc.cats), ("flags", acc.flags),
+                       ("span_groups", acc.span_groups), ("user_data", acc.user_data)):
+        out.write(srsly.msgpack_dumps(key))
+        write_list(out, items)
+    out.close()
