@@ -14,6 +14,8 @@ import numpy
 import srsly
 from spacy.tokens import Doc, DocBin
 
+from spacy_dynclean.util import DynCleanError
+
 CHUNK = 1 << 20  # bytes handed to the compressor at once
 
 
@@ -46,8 +48,8 @@ def bin_header(n: int) -> bytes:
     """The msgpack header of a binary value of `n` bytes (at most 4 GB, as in
     spaCy's DocBin)."""
     if n >= 1 << 32:
-        raise ValueError(f"{n:,} bytes of token arrays are too many for one DocBin file (4 GB at most): "
-                         "split the corpus into several files")
+        raise DynCleanError(f"{n:,} bytes of token arrays are too many for one DocBin file (4 GB at most): "
+                            "split the corpus into several files")
     if n < 1 << 8:
         return b"\xc4" + n.to_bytes(1, "big")
     if n < 1 << 16:

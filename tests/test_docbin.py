@@ -9,6 +9,7 @@ from spacy.vocab import Vocab
 from spacy_dynclean import docbin
 from spacy_dynclean.convert import read_docbin, write_docbin as write_file
 from spacy_dynclean.docbin import array_header, bin_header, write_docbin
+from spacy_dynclean.util import DynCleanError
 
 
 def varied_docs():
@@ -65,7 +66,7 @@ def test_headers_match_msgpack(n):
 
 
 def test_over_four_gigabytes_is_refused():
-    with pytest.raises(ValueError, match="split the corpus"):
+    with pytest.raises(DynCleanError, match="split the corpus"):
         bin_header(1 << 32)
 
 
