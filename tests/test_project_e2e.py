@@ -73,6 +73,19 @@ def test_smoke_workflow_on_webpage(tmp_path, webpage_dir):
     assert max(counts) > 0, f"no entities found in {text!r}"
     # recording is inert at inference: loading and tagging wrote no dynamics
     assert not any((project / "training").rglob("dynamics.*"))
+    # all-one-run: the same noisy baseline (weasel reuses it) and one training that cleans inside itself
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "all-one-run", str(project), "--vars.dataset", "webpage",
+           "--vars.data_dir", str(data_dir), "--vars.epochs", "6", "--vars.one_run_after_epochs", "1"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=project)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "Skipping 'dynamics'" in result.stdout  # no second noisy training
+    one_run = project / "training/webpage/cnn/one-run"
+    assert (one_run / "model-best").exists() and (one_run / "train-cleaned.report.json").exists()
+    assert sorted(p.name for p in (project / "training/webpage/cnn").iterdir()) == ["cleaned", "noisy", "one-run"]
+    table = (m / "compare-one-run.md").read_text(encoding="utf8")
+    assert "| noisy |" in table and "| one-run |" in table and (m / "compare-one-run.png").exists()
+    one_audit = srsly.read_json(m / "one-run-audit.json")
+    assert one_audit["labels_f1_before"] == audit["labels_f1_before"]  # the same distant and gold labels
     # the other workflows: self-training, review, upper-bound (gold training) and verify, the first step of `all`
     for workflow in ("selftrain", "review", "upper-bound", "verify"):
         cmd = [sys.executable, "-m", "spacy", "project", "run", workflow, str(project), "--vars.dataset", "webpage",

@@ -133,6 +133,21 @@ def keep_best_after_cleaning(nlp: Language, info: Dict[str, Any], best: List[flo
     shutil.copytree(last, target)
 
 
+def drop_best_from_before_cleaning(nlp: Language, last: Optional[str], best: List[float]) -> None:
+    """At the end of a one-run training in which no evaluation came after the
+    cleaning, model-best is still a checkpoint trained on the distant labels:
+    remove it, with a warning, rather than let it pass for the cleaned model
+    (spaCy saves model-last, trained on the corrected labels, right after)."""
+    if best or last is None or not any(pipe.targets_replaced for pipe in recording_pipes(nlp)):
+        return
+    target = Path(last).parent / "model-best"
+    if target.exists():
+        shutil.rmtree(target)
+    msg.warn(f"no evaluation came after the cleaning, so no checkpoint trained on the corrected labels was scored: "
+             f"{target} (trained on the distant labels) was removed; model-last is the cleaned model. Lower "
+             "training.eval_frequency or train more epochs after the cleaning to have a model-best")
+
+
 def dynamics_logger(inner: Callable) -> Callable:
     """Wrap a training logger so that its `finalize` also writes the last
     epoch's dynamics, and after a one-run cleaning model-best is chosen among
@@ -141,15 +156,19 @@ def dynamics_logger(inner: Callable) -> Callable:
     def setup(nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr) -> Tuple[Callable, Callable]:
         inner_log_step, inner_finalize = inner(nlp, stdout, stderr)
         best: List[float] = []
+        last: List[str] = []  # the model-last folder of spaCy's checkpoints, once it has saved one
 
         def log_step(info: Optional[Dict[str, Any]]) -> None:
             inner_log_step(info)
             if info is not None:
                 keep_best_after_cleaning(nlp, info, best)
+                if info.get("output_path"):
+                    last[:] = [str(info["output_path"])]
 
         def finalize() -> None:
             try:
                 finish_recording(nlp)
+                drop_best_from_before_cleaning(nlp, last[0] if last else None, best)
             finally:
                 inner_finalize()
 
