@@ -16,6 +16,7 @@ bench/results/one-run-<dataset>-cnn<tag>.json with a `time_ratio` per seed.
 import argparse
 import json
 import math
+import re
 import resource
 import statistics
 import subprocess
@@ -51,6 +52,12 @@ def timed_train(config: str, out: Path, dataset: str, seed: int, epochs: int, ex
     seconds.write_text(f"{took:.1f}")
     cpu.write_text(f"{cpu_s:.1f}")
     return took, cpu_s
+
+
+def recording_mode(run: Path) -> str:
+    """How the one-run training recorded (`dynamics_mode` of its saved config: the config's default changed)."""
+    found = re.search(r'^dynamics_mode = "(\w+)"', (run / "model-best" / "config.cfg").read_text(), flags=re.M)
+    return found.group(1) if found else "unknown"
 
 
 def three_step(dataset: str, tag: str, variant: str) -> Dict[int, Dict[str, Any]]:
@@ -121,9 +128,10 @@ def main() -> None:
     cpu = [r["cpu_ratio"] for r in runs if r["cpu_ratio"] is not None]
     summary["cpu_ratio"] = {"mean": round(statistics.mean(cpu), 3), "max": max(cpu)} if cpu else None
     print(json.dumps(summary, indent=1))
+    modes = sorted({recording_mode(work / f"seed{seed}" / "one-run") for seed in seeds})
     save(f"one-run-{args.dataset}-cnn{args.tag}", {
         "dataset": args.dataset, "epochs": args.epochs, "after_epochs": args.after_epochs, "restart": args.restart,
-        "clean_config": args.clean_config, "overrides": args.override,
+        "clean_config": args.clean_config, "overrides": args.override, "dynamics_mode": ",".join(modes),
         # since b1d6002 model-best is chosen among the checkpoints after the cleaning (before: among all)
         "model_best": "after cleaning", "three_step": f"quality-{args.dataset}-cnn{args.three_step_tag}: "
         f"{args.three_step_variant}", "runs": runs, "summary": summary,

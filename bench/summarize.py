@@ -632,6 +632,8 @@ def one_run() -> None:
         return f"{r['mean']}, {r['max']}" if r else "-"
 
     def mode(d: dict) -> str:
+        if "dynamics_mode" in d:  # saved since round 13 (read from the trained config)
+            return d["dynamics_mode"]
         return "update" if any("dynamics_mode=update" in o for o in d.get("overrides", [])) else "epoch"
 
     def key(d: dict) -> tuple:
