@@ -81,21 +81,19 @@ def write_docbin(docs: Sequence[Doc], file: BinaryIO) -> None:
     out.write(bytes([0x80 | 10]))  # the message: a map of ten keys, in DocBin.to_bytes's order
     out.write(srsly.msgpack_dumps("version") + srsly.msgpack_dumps(acc.version))
     out.write(srsly.msgpack_dumps("attrs") + srsly.msgpack_dumps(acc.attrs))
-    left = sum(len(doc) for doc in docs) * width * 8  # a uint64 per token and attribute
-    out.write(srsly.msgpack_dumps("tokens") + bin_header(left))
-    for doc in docs:
+    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32")
+    # a uint64 per token and attribute; each doc's array is checked against it below
+    out.write(srsly.msgpack_dumps("tokens") + bin_header(int(lengths.sum()) * width * 8))
+    for doc, n in zip(docs, lengths):
         acc.add(doc)
         tokens = acc.tokens.pop()
-        if tokens.nbytes != len(doc) * width * 8:
-            raise ValueError(f"a token array of {tokens.nbytes} bytes for a doc of {len(doc)} tokens")
-        left -= tokens.nbytes
+        if tokens.nbytes != int(n) * width * 8:
+            raise ValueError(f"a token array of {tokens.nbytes} bytes for a doc of {n} tokens")
         out.write(tokens.tobytes("C"))
-    if left != 0:
-        raise ValueError("the token arrays did not add up to the size announced")
     spaces = b"".join(s.tobytes("C") for s in acc.spaces)
     out.write(srsly.msgpack_dumps("spaces") + bin_header(len(spaces)) + spaces)
-    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32").tobytes("C")
-    out.write(srsly.msgpack_dumps("lengths") + bin_header(len(lengths)) + lengths)
+    length_bytes = lengths.tobytes("C")
+    out.write(srsly.msgpack_dumps("lengths") + bin_header(len(length_bytes)) + length_bytes)
     for key, items in (("strings", sorted(acc.strings)), ("cats", acc.cats), ("flags", acc.flags),
                        ("span_groups", acc.span_groups), ("user_data", acc.user_data)):
         out.write(srsly.msgpack_dumps(key))

@@ -116,12 +116,17 @@ def create_record_dynamics(output_dir: Optional[Path] = None) -> Callable[[Langu
     return RecordDynamics(output_dir)
 
 
+def cleaned_in_training(nlp: Language) -> bool:
+    """A one-run cleaning has replaced the training targets of this run."""
+    return any(pipe.targets_replaced for pipe in recording_pipes(nlp))
+
+
 def keep_best_after_cleaning(nlp: Language, info: Dict[str, Any], best: List[float]) -> None:
     """Once a one-run cleaning has replaced the targets, model-best is the
     best checkpoint trained on the corrected labels: spaCy's own choice also
     ranges over the checkpoints before the cleaning, which learned the
     distant labels. Called after spaCy has saved the step's model-last."""
-    if not any(pipe.targets_replaced for pipe in recording_pipes(nlp)):
+    if not cleaned_in_training(nlp):
         return
     score, last = info.get("score"), info.get("output_path")
     if score is None or last is None or (best and score < best[0]):
@@ -138,7 +143,7 @@ def drop_best_from_before_cleaning(nlp: Language, last: Optional[str], best: Lis
     cleaning, model-best is still a checkpoint trained on the distant labels:
     remove it, with a warning, rather than let it pass for the cleaned model
     (spaCy saves model-last, trained on the corrected labels, right after)."""
-    if best or last is None or not any(pipe.targets_replaced for pipe in recording_pipes(nlp)):
+    if best or last is None or not cleaned_in_training(nlp):
         return
     target = Path(last).parent / "model-best"
     if target.exists():
