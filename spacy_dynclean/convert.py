@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from spacy_dynclean.docbin import write_docbin as stream_docbin
+from spacy_dynclean.docbin import iter_docbin, write_docbin as stream_docbin
 from spacy_dynclean.outputs import Outputs, os_error
 from spacy_dynclean.util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack, input_file
 
@@ -277,16 +277,17 @@ def save_docbin(docs: Iterable[Doc], path: PathLike, inputs: Iterable[Optional[P
 
 def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
     """Read a DocBin with one clear line for a missing, unreadable or corrupt file."""
+    return list(stream_docs(path, vocab))
+
+
+def stream_docs(path: PathLike, vocab: Optional[Vocab] = None) -> Iterator[Doc]:
+    """The docs of a DocBin one at a time (`docbin.iter_docbin`: one doc's
+    arrays in memory, not the DocBin's copies), with read_docbin's errors."""
     path = input_file(path, "not a DocBin file")
     try:
-        with fast_msgpack():
-            return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
+        yield from iter_docbin(path, vocab or Vocab())
     except OSError as e:
         raise os_error(path, e) from None
-    except Exception as e:  # truncated, corrupt or not a DocBin at all
-        text = " ".join(str(e).split())[:200]
-        raise DynCleanError(f"{path}: not a readable DocBin, truncated or another format? ({type(e).__name__}: "
-                            f"{text})") from None
 
 
 def convert(

@@ -1,4 +1,4 @@
-"""Write a DocBin file one doc at a time.
+"""Write and read a DocBin file one doc at a time.
 
 spaCy's `DocBin` keeps every doc's token array, then stacks them, packs the
 whole message and compresses it: some four copies of the corpus's arrays at
@@ -6,15 +6,27 @@ the peak, the largest memory cost of writing a cleaned corpus. `write_docbin`
 writes the same bytes (the message `DocBin.to_bytes` packs, through the same
 zlib stream) while it holds one doc's arrays at a time and the small per-doc
 items (span groups, user data, categories) that the message puts after them.
+
+`iter_docbin` reads one back the same way: the docs `DocBin.get_docs` makes,
+one at a time. The message puts the token arrays first and each doc's
+lengths, strings and small items after them, so one pass over the stream
+indexes it (keeping the lengths and strings, and a copy of the decompressor
+where each per-doc field starts), and a second pass reads every field in
+step from those copies: memory of one doc, not of the corpus.
 """
 import zlib
-from typing import BinaryIO, List, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 import srsly
+from spacy.attrs import ORTH
 from spacy.tokens import Doc, DocBin
+from spacy.tokens._dict_proxies import SpanGroups
+from spacy.vocab import Vocab
 
-from spacy_dynclean.util import DynCleanError
+from spacy_dynclean.util import DynCleanError, PathLike, fast_msgpack
 
 CHUNK = 1 << 20  # bytes handed to the compressor at once
 
@@ -99,3 +111,262 @@ def write_docbin(docs: Sequence[Doc], file: BinaryIO) -> None:
         out.write(srsly.msgpack_dumps(key))
         write_list(out, items)
     out.close()
+
+
+IN_CHUNK = 1 << 16  # compressed bytes read at once
+OUT_CHUNK = 1 << 22  # most bytes one decompression step inflates
+
+
+class Inflated:
+    """The decompressed bytes of a zlib file, read forward; `mark` returns a
+    state that `Inflated(path, mark)` resumes from (another file handle and a
+    copy of the decompressor), so several fields can be read in step."""
+
+    def __init__(self, path: Path, state: Optional[Tuple[Any, ...]] = None) -> None:
+        self.file = open(path, "rb")
+        if state is None:
+            self.z, self.tail, self.buf, self.pos = zlib.decompressobj(), b"", bytearray(), 0
+        else:
+            offset, z, self.tail, buf, self.pos = state
+            self.file.seek(offset)
+            self.z, self.buf = z.copy(), bytearray(buf)
+        self.i = 0
+
+    def mark(self) -> Tuple[Any, ...]:
+        return (self.file.tell(), self.z.copy(), self.tail, bytes(self.buf[self.i:]), self.pos + self.i)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def _more(self) -> None:
+        data = self.tail or self.file.read(IN_CHUNK)
+        if data:
+            out = self.z.decompress(data, OUT_CHUNK)
+            self.tail = self.z.unconsumed_tail
+        else:
+            out = self.z.flush()
+            if not out:
+                raise EOFError("the compressed stream ends early (a truncated file?)")
+        if self.i > len(self.buf) // 2:
+            del self.buf[: self.i]
+            self.pos, self.i = self.pos + self.i, 0
+        self.buf += out
+
+    def read(self, n: int) -> bytes:
+        while len(self.buf) - self.i < n:
+            self._more()
+        out = bytes(self.buf[self.i: self.i + n])
+        self.i += n
+        return out
+
+    def finish(self) -> None:
+        """Check that the message ended where the zlib stream does, checksum included."""
+        while not self.z.eof:
+            data = self.tail or self.file.read(IN_CHUNK)
+            if not data:
+                raise EOFError("the compressed stream ends early (a truncated file?)")
+            self.buf += self.z.decompress(data, OUT_CHUNK)
+            self.tail = self.z.unconsumed_tail
+        if len(self.buf) > self.i:
+            raise ValueError("data after the message")
+
+    def skip(self, n: int) -> None:
+        while n > 0:
+            if self.i >= len(self.buf):
+                self._more()
+            step = min(n, len(self.buf) - self.i)
+            self.i += step
+            n -= step
+
+
+# msgpack type bytes whose payload has a fixed size (the bytes after the type byte)
+FIXED = {0xc0: 0, 0xc2: 0, 0xc3: 0, 0xca: 4, 0xcb: 8, 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8, 0xd0: 1, 0xd1: 2,
+         0xd2: 4, 0xd3: 8, 0xd4: 2, 0xd5: 3, 0xd6: 5, 0xd7: 9, 0xd8: 17}
+SIZED = {0xc4: 1, 0xc5: 2, 0xc6: 4, 0xd9: 1, 0xda: 2, 0xdb: 4}  # bin and str: bytes of the length
+EXT = {0xc7: 1, 0xc8: 2, 0xc9: 4}
+CONTAINERS = {0xdc: (2, 1), 0xdd: (4, 1), 0xde: (2, 2), 0xdf: (4, 2)}  # array and map: (length bytes, per item)
+
+
+def header(stream: Inflated, pieces: Optional[List[bytes]]) -> Tuple[int, int]:
+    """Read one msgpack header: (payload bytes, nested objects) that follow it."""
+    head = stream.read(1)
+    b = head[0]
+    extra = b""
+    if b <= 0x7f or b >= 0xe0:
+        size, nested = 0, 0
+    elif b <= 0x8f:
+        size, nested = 0, 2 * (b & 0x0f)
+    elif b <= 0x9f:
+        size, nested = 0, b & 0x0f
+    elif b <= 0xbf:
+        size, nested = b & 0x1f, 0
+    elif b in FIXED:
+        size, nested = FIXED[b], 0
+    elif b in SIZED:
+        extra = stream.read(SIZED[b])
+        size, nested = int.from_bytes(extra, "big"), 0
+    elif b in EXT:
+        extra = stream.read(EXT[b])
+        size, nested = int.from_bytes(extra, "big") + 1, 0
+    elif b in CONTAINERS:
+        width, per = CONTAINERS[b]
+        extra = stream.read(width)
+        size, nested = 0, per * int.from_bytes(extra, "big")
+    else:
+        raise ValueError(f"not a msgpack type byte: 0x{b:02x}")
+    if pieces is not None:
+        pieces.append(head + extra)
+    return size, nested
+
+
+def read_object(stream: Inflated) -> bytes:
+    """The raw bytes of the next msgpack object."""
+    pieces: List[bytes] = []
+    todo = 1
+    while todo:
+        size, nested = header(stream, pieces)
+        pieces.append(stream.read(size))
+        todo += nested - 1
+    return b"".join(pieces)
+
+
+def skip_object(stream: Inflated) -> None:
+    todo = 1
+    while todo:
+        size, nested = header(stream, None)
+        stream.skip(size)
+        todo += nested - 1
+
+
+PER_DOC = ("cats", "flags", "span_groups", "user_data")
+
+
+@dataclass
+class DocBinIndex:
+    """What the first pass keeps: the small fields, and where each large or per-doc field starts."""
+
+    attrs: List[int] = field(default_factory=list)
+    strings: List[str] = field(default_factory=list)
+    lengths: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, dtype="int32"))
+    marks: Dict[str, Tuple[Any, ...]] = field(default_factory=dict)
+    counts: Dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> "DocBinIndex":
+        index = cls()
+        stream = Inflated(path)
+        try:
+            size, n_keys = header(stream, None)
+            if size or n_keys % 2 or n_keys == 0:
+                raise ValueError("the message is not a map")
+            for _ in range(n_keys // 2):
+                key = srsly.msgpack_loads(read_object(stream))
+                if key in ("tokens", "spaces"):
+                    size, _ = header(stream, None)
+                    index.marks[key], index.counts[key] = stream.mark(), size
+                    stream.skip(size)
+                elif key in PER_DOC:
+                    _, count = header(stream, None)
+                    index.marks[key], index.counts[key] = stream.mark(), count
+                    for _ in range(count):
+                        skip_object(stream)
+                elif key in ("attrs", "strings", "lengths"):
+                    value = srsly.msgpack_loads(read_object(stream))
+                    if key == "lengths":
+                        index.lengths = numpy.frombuffer(value, dtype="int32")
+                    else:
+                        setattr(index, key, list(value))
+                else:
+                    skip_object(stream)
+            stream.finish()
+        finally:
+            stream.close()
+        index.check()
+        return index
+
+    def check(self) -> None:
+        n = len(self.lengths)
+        if "tokens" not in self.marks or not self.attrs:
+            raise ValueError("no token arrays or attributes")
+        if self.counts["tokens"] != int(self.lengths.sum()) * len(self.attrs) * 8:
+            raise ValueError("the token arrays do not match the lengths")
+        for key in PER_DOC:
+            if key in self.counts and self.counts[key] != n and not (key == "user_data" and self.counts[key] <= n):
+                raise ValueError(f"{self.counts[key]} {key} for {n} docs")
+
+
+READ_ERRORS = (ValueError, EOFError, KeyError, IndexError, TypeError, zlib.error)
+
+
+def unreadable(path: Path, e: Exception) -> DynCleanError:
+    text = " ".join(str(e).split())[:200]
+    return DynCleanError(f"{path}: not a readable DocBin, truncated or another format? ({type(e).__name__}: {text})")
+
+
+def iter_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> Iterator[Doc]:
+    """The docs of a DocBin file, as `DocBin().from_disk(path).get_docs(vocab)`
+    makes them, one at a time (see the module docstring); a corrupt or
+    truncated file is a `DynCleanError` naming it (an `OSError` is the caller's)."""
+    path = Path(path)
+    vocab = vocab if vocab is not None else Vocab()
+    streams: Dict[str, Inflated] = {}
+    try:
+        with fast_msgpack():
+            index = DocBinIndex.read(path)
+            for string in index.strings:
+                vocab[string]
+            streams = {key: Inflated(path, mark) for key, mark in index.marks.items()}
+            width, orth = len(index.attrs), index.attrs.index(ORTH)
+            for i, n in enumerate(index.lengths.tolist()):
+                yield read_doc(streams, index, vocab, i, n, width, orth)
+    except READ_ERRORS as e:
+        raise unreadable(path, e) from None
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def iter_user_data(path: PathLike) -> Iterator[Dict[str, Any]]:
+    """Each doc's user data (as `iter_docbin` would set it), without building the docs."""
+    path = Path(path)
+    stream: Optional[Inflated] = None
+    try:
+        with fast_msgpack():
+            index = DocBinIndex.read(path)
+            count = index.counts.get("user_data", 0)
+            if count:
+                stream = Inflated(path, index.marks["user_data"])
+            for i in range(len(index.lengths)):
+                data = srsly.msgpack_loads(read_object(stream)) if stream is not None and i < count else None
+                yield dict(srsly.msgpack_loads(data, use_list=False)) if data is not None else {}
+    except READ_ERRORS as e:
+        raise unreadable(path, e) from None
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def read_doc(streams: Dict[str, Inflated], index: DocBinIndex, vocab: Vocab, i: int, n: int, width: int,
+             orth: int) -> Doc:
+    """Doc `i` (of `n` tokens) from the streams, as `DocBin.get_docs` builds it."""
+    def item(key: str, default: Any) -> Any:
+        if key not in streams or i >= index.counts[key]:
+            return default
+        return srsly.msgpack_loads(read_object(streams[key]))
+
+    tokens = numpy.frombuffer(streams["tokens"].read(n * width * 8), dtype="uint64").reshape((n, width))
+    spaces: Optional[numpy.ndarray] = numpy.frombuffer(streams["spaces"].read(n), dtype=bool).reshape((n, 1))
+    flags, cats = item("flags", {}), item("cats", {})
+    span_groups, user_data = item("span_groups", b""), item("user_data", None)
+    if flags.get("has_unknown_spaces"):
+        spaces = None
+    doc = Doc(vocab, words=tokens[:, orth], spaces=spaces)  # type: ignore[arg-type]
+    doc = doc.from_array(index.attrs, tokens)
+    doc.cats = cats
+    if span_groups and span_groups != SpanGroups._EMPTY_BYTES:
+        doc.spans.from_bytes(span_groups)
+    else:
+        doc.spans.clear()
+    if user_data is not None:
+        doc.user_data.update(srsly.msgpack_loads(user_data, use_list=False))
+    return doc

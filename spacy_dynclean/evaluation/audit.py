@@ -9,13 +9,18 @@ ignores it or made it an entity.
 """
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 from wasabi import msg
 
+from spacy_dynclean.convert import stream_docs
+from spacy_dynclean.docbin import iter_user_data as user_data
+from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.samples import changed_non_entities, doc_id, gold_spans
-from spacy_dynclean.util import CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
+from spacy_dynclean.util import (CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DOC_ID_KEY, DynCleanError, PathLike,
+                                 write_json)
 
 Ent = Tuple[int, int, str]
 
@@ -25,13 +30,6 @@ def prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
     r = tp / n_gold if n_gold else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"precision": p, "recall": r, "f1": f}
-
-
-def _by_id(docs: List[Doc], name: str) -> Dict[str, Doc]:
-    out: Dict[str, Doc] = {}
-    for i, doc in enumerate(docs):
-        out[doc_id(doc, f"{name}: doc {i}")] = doc
-    return out
 
 
 def _ents(doc: Doc, spans_key: str) -> Set[Ent]:
@@ -56,55 +54,92 @@ def _missing_tokens(doc: Doc) -> Set[int]:
     return {t.i for t in doc if t.ent_iob_ == ""}
 
 
-def check_roles(distant: List[Doc], cleaned: List[Doc], gold: List[Doc], names: Tuple[str, str, str],
-                spans_key: str, ignore_key: str) -> None:
-    """Check, as far as the files tell, that they are what they claim: the
-    same sentences; no cleaning marks in the distant or gold file; and the
-    cleaned corpus made from the distant one (a doc `clean` did not change
-    has the distant doc's entities). Errors name the file and doc id."""
-    d_by, c_by, g_by = (_by_id(docs, name) for docs, name in zip((distant, cleaned, gold), names))
-    if set(d_by) != set(g_by):
-        other = sorted(set(d_by) ^ set(g_by))[0]
+def check_ids(ids: Tuple[List[str], List[str], List[str]], names: Tuple[str, str, str]) -> None:
+    """The three files' doc ids: each id once per file, the distant and gold
+    files the same sentences, the cleaned file a subset of them."""
+    for found, name in zip(ids, names):
+        if "" in found:
+            raise DynCleanError(f"{name}: doc {found.index('')} has no sample id (doc.user_data[{DOC_ID_KEY!r}]): "
+                                "convert the corpus with `python -m spacy_dynclean convert`")
+        if len(set(found)) != len(found):
+            seen: Set[str] = set()
+            duplicate = next(x for x in found if x in seen or seen.add(x))  # type: ignore[func-returns-value]
+            raise DynCleanError(f"{name}: doc id {duplicate} occurs twice")
+    d_ids, c_ids, g_ids = (set(x) for x in ids)
+    if d_ids != g_ids:
+        other = sorted(d_ids ^ g_ids)[0]
         raise DynCleanError(f"{names[2]}: holds other sentences than {names[0]} (first differing doc id {other})")
-    unknown = sorted(set(c_by) - set(d_by))
+    unknown = sorted(c_ids - d_ids)
     if unknown:
         raise DynCleanError(f"{names[1]}: doc id {unknown[0]} is not in {names[0]} ({len(unknown)} such docs)")
-    for by, name, role in ((d_by, names[0], "distant"), (g_by, names[2], "gold")):
-        for did, doc in by.items():
-            if ignore_key in doc.spans or doc.user_data.get(CHANGES_KEY):
-                raise DynCleanError(f"{name}: doc {did} was written by `clean`, so this is not the {role} corpus "
-                                    "(are the arguments in the order DISTANT CLEANED GOLD?)")
-    for did, c_doc in c_by.items():
-        d_doc = d_by[did]
-        if [t.text for t in c_doc] != [t.text for t in d_doc]:
-            raise DynCleanError(f"{names[1]}: doc {did} has other tokens than in {names[0]}")
-        if c_doc.user_data.get(CHANGES_KEY) or len(c_doc.spans.get(ignore_key, [])):
-            continue
-        if _ents(c_doc, spans_key) != _ents(d_doc, spans_key):
-            raise DynCleanError(f"{names[1]}: doc {did} was not changed by `clean` but its entities differ from "
-                                f"{names[0]}: was it cleaned from another file, or are distant and gold swapped?")
+
+
+def check_docs(did: str, d_doc: Doc, c_doc: Optional[Doc], g_doc: Doc, names: Tuple[str, str, str],
+               spans_key: str, ignore_key: str) -> None:
+    """Check, as far as one sentence tells, that the files are what they
+    claim: no cleaning marks in the distant or gold file, the same tokens,
+    and the cleaned doc made from the distant one (a doc `clean` did not
+    change has the distant doc's entities). Errors name the file and doc id."""
+    for doc, name, role in ((d_doc, names[0], "distant"), (g_doc, names[2], "gold")):
+        if ignore_key in doc.spans or doc.user_data.get(CHANGES_KEY):
+            raise DynCleanError(f"{name}: doc {did} was written by `clean`, so this is not the {role} corpus "
+                                "(are the arguments in the order DISTANT CLEANED GOLD?)")
+    words = [t.text for t in d_doc]
+    if [t.text for t in g_doc] != words:
+        raise DynCleanError(f"{names[2]}: doc {did} has other tokens than in {names[0]}")
+    if c_doc is None:
+        return
+    if [t.text for t in c_doc] != words:
+        raise DynCleanError(f"{names[1]}: doc {did} has other tokens than in {names[0]}")
+    if not (c_doc.user_data.get(CHANGES_KEY) or len(c_doc.spans.get(ignore_key, []))) and \
+            _ents(c_doc, spans_key) != _ents(d_doc, spans_key):
+        raise DynCleanError(f"{names[1]}: doc {did} was not changed by `clean` but its entities differ from "
+                            f"{names[0]}: was it cleaned from another file, or are distant and gold swapped?")
+
+
+def in_step(distant: Iterable[Doc], cleaned: Iterable[Doc], gold: Iterable[Doc], cleaned_ids: Set[str],
+            names: Tuple[str, str, str]) -> Iterator[Tuple[str, Doc, Optional[Doc], Doc]]:
+    """Each distant doc with the cleaned doc (None: dropped) and the gold doc
+    of its id, the three read in step; a doc read before its turn waits in a
+    buffer, which stays empty where the files keep one order (as `clean`
+    writes them)."""
+    waiting: Tuple[Dict[str, Doc], Dict[str, Doc]] = ({}, {})
+    readers = (iter(cleaned), iter(gold))
+
+    def take(which: int, did: str) -> Doc:
+        while did not in waiting[which]:
+            doc = next(readers[which], None)
+            if doc is None:
+                raise DynCleanError(f"{names[which + 1]}: no doc {did}")
+            waiting[which][doc_id(doc, names[which + 1])] = doc
+        return waiting[which].pop(did)
+
+    for i, d_doc in enumerate(distant):
+        did = doc_id(d_doc, f"{names[0]}: doc {i}")
+        yield did, d_doc, take(0, did) if did in cleaned_ids else None, take(1, did)
 
 
 def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: PathLike, *,
               max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY, skip_if_missing: bool = False
               ) -> Dict[str, Any]:
-    """Audit the three DocBins and write the JSON to `output`."""
-    from spacy_dynclean.convert import read_docbin
-    from spacy_dynclean.outputs import Outputs
-
+    """Audit the three DocBins, read one doc at a time, and write the JSON to `output`."""
     if max_span_length < 1:
         raise DynCleanError(f"--max-span-length must be at least 1, not {max_span_length}")
     with Outputs([output], [distant, cleaned, gold]) as outputs:
         if skip_if_missing and not Path(gold).exists():
             result: Dict[str, Any] = {"skipped": f"no gold train file at {gold}"}
         else:
-            docs = [read_docbin(p) for p in (distant, cleaned, gold)]
-            for p, d in zip((distant, gold), (docs[0], docs[2])):
-                if not d:
-                    raise DynCleanError(f"{p}: empty corpus")
+            paths = (distant, cleaned, gold)
             names = (str(distant), str(cleaned), str(gold))
-            check_roles(*docs, names=names, spans_key=spans_key, ignore_key=DEFAULT_IGNORE_KEY)
-            result = audit(*docs, max_span_length=max_span_length, spans_key=spans_key)
+            ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in user_data(p)] for p in paths)
+            for path, found in ((distant, ids[0]), (gold, ids[2])):
+                if not found:
+                    raise DynCleanError(f"{path}: empty corpus")
+            check_ids(ids, names)  # type: ignore[arg-type]
+            vocab = Vocab()
+            docs = in_step(*(stream_docs(p, vocab) for p in paths), set(ids[1]), names)
+            result = tally(docs, max_span_length=max_span_length, spans_key=spans_key,
+                           ignore_key=DEFAULT_IGNORE_KEY, names=names)
         write_json(outputs.path(output), result)
     return result
 
@@ -148,23 +183,37 @@ def audit(
     max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY,
     ignore_key: str = DEFAULT_IGNORE_KEY,
 ) -> Dict[str, Any]:
-    """Detection precision/recall and label F1 before and after cleaning.
-    Docs are matched by sample id; a doc dropped by `clean` counts as all
-    its samples flagged and all its tokens missing. `labels_f1_after` counts
-    only the tokens that stay supervised; `labels_f1_all` counts every gold
-    entity (masked or dropped ones are missed), the measure for correction."""
-    d_by, c_by, g_by = _by_id(distant, "distant"), _by_id(cleaned, "cleaned"), _by_id(gold, "gold")
-    if set(d_by) != set(g_by):
-        raise DynCleanError("gold and distant corpora hold different sentences (doc ids differ)")
-    unknown = set(c_by) - set(d_by)
-    if unknown:
-        raise DynCleanError(f"cleaned corpus has {len(unknown)} docs not in the distant corpus")
+    """Detection precision/recall and label F1 before and after cleaning, of
+    docs in memory (`run_audit` reads the files one doc at a time); see `tally`."""
+    names = ("distant", "cleaned", "gold")
+    ids = tuple([doc_id(doc, f"{name}: doc {i}") for i, doc in enumerate(docs)]
+                for docs, name in zip((distant, cleaned, gold), names))
+    check_ids(ids, names)  # type: ignore[arg-type]
+    return tally(in_step(distant, cleaned, gold, set(ids[1]), names), max_span_length=max_span_length,
+                 spans_key=spans_key, ignore_key=ignore_key)
+
+
+def tally(
+    docs: Iterable[Tuple[str, Doc, Optional[Doc], Doc]], *, max_span_length: int, spans_key: str, ignore_key: str,
+    names: Optional[Tuple[str, str, str]] = None,
+) -> Dict[str, Any]:
+    """Detection precision/recall and label F1 before and after cleaning over
+    (id, distant, cleaned, gold) docs; `names`: check each doc's role too.
+    A doc dropped by `clean` counts as all its samples flagged and all its
+    tokens missing. `labels_f1_after` counts only the tokens that stay
+    supervised; `labels_f1_all` counts every gold entity (masked or dropped
+    ones are missed), the measure for correction."""
     t: Counter = Counter()
     changes: Dict[str, List[int]] = {kind: [0, 0] for kind in CHANGE_KINDS}  # kind: [count, gold]
-    for did, d_doc in d_by.items():
-        if [x.text for x in g_by[did]] != [x.text for x in d_doc]:
-            raise DynCleanError(f"doc {did}: gold and distant tokens differ")  # check_roles names the files
-        audit_doc(d_doc, g_by[did], c_by.get(did), t, changes, max_span_length=max_span_length,
+    n_docs = n_dropped = 0
+    for did, d_doc, c_doc, g_doc in docs:
+        if names is not None:
+            check_docs(did, d_doc, c_doc, g_doc, names, spans_key, ignore_key)
+        elif [x.text for x in g_doc] != [x.text for x in d_doc]:
+            raise DynCleanError(f"doc {did}: gold and distant tokens differ")
+        n_docs += 1
+        n_dropped += c_doc is None
+        audit_doc(d_doc, g_doc, c_doc, t, changes, max_span_length=max_span_length,
                   spans_key=spans_key, ignore_key=ignore_key)
     before = prf(t["before_tp"], t["before_pred"], t["before_gold"])
     after = prf(t["after_tp"], t["after_pred"], t["after_gold"])
@@ -181,7 +230,7 @@ def audit(
         "flagged_positives": t["fp_flag"], "real_false_positives": t["fp_real"],
         "flagged_real_false_positives": t["fp_hit"], "flagged_negatives": t["fn_flag"],
         "real_false_negatives": t["fn_real"], "flagged_real_false_negatives": t["fn_hit"],
-        "gold_spans_too_long": t["too_long"], "docs": len(d_by), "docs_dropped": len(d_by) - len(c_by),
+        "gold_spans_too_long": t["too_long"], "docs": n_docs, "docs_dropped": n_dropped,
         "gold_entities_excluded_as_missing": t["before_gold"] - t["after_gold"],
         "notes": {"flagged_negatives": "non-entity spans masked or made entities in the cleaned corpus: the clean "
                                        "report's negatives_in_corpus; its flagged_negatives (the decision's flags) "
