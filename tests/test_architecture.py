@@ -93,3 +93,26 @@ def test_no_function_over_the_limit():
                 if n > MAX_FUNCTION_LINES:
                     long[f"{module_name(path)}.{node.name}"] = n
     assert long == {}
+
+
+def imports_inside_functions(path: Path) -> List[str]:
+    """The package's modules a file imports inside a function body."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("spacy_dynclean"):
+                    found.append(f"{node.name}: {inner.module}")
+                elif isinstance(inner, ast.Import):
+                    found += [f"{node.name}: {a.name}" for a in inner.names if a.name.startswith("spacy_dynclean")]
+    return found
+
+
+def test_the_package_imports_itself_at_module_level(tmp_path):
+    # cli.py alone imports its commands inside them, so that `--help` does not load every stage
+    hidden = {module_name(p): found for p in PACKAGE.rglob("*.py")
+              if p.name != "cli.py" and (found := imports_inside_functions(p))}
+    assert hidden == {}
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from spacy_dynclean.util import PathLike\n", encoding="utf8")
+    assert imports_inside_functions(probe) == ["f: spacy_dynclean.util"]

@@ -22,6 +22,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from wasabi import msg
 
+from spacy_dynclean.convert import read_docbin, write_docbin
+from spacy_dynclean.evidence.heldout import load_pipeline
+from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.samples import gold_spans
 from spacy_dynclean.util import CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
 
@@ -112,10 +115,6 @@ def run_fill(model: PathLike, corpus: PathLike, output: PathLike, *, report_path
              nlp: Optional[Language] = None) -> Dict[str, Any]:
     """Label the masked regions of the cleaned `corpus` with the pipeline at
     `model` (trained on it); write the filled DocBin and a JSON report."""
-    from spacy_dynclean.convert import read_docbin, write_docbin
-    from spacy_dynclean.evidence.heldout import load_pipeline
-    from spacy_dynclean.outputs import Outputs
-
     if unlabelled_min_score is not None and not 0.0 <= unlabelled_min_score <= 1.0:
         raise DynCleanError(f"unlabelled_min_score must be in 0..1, not {unlabelled_min_score}")
     output = Path(output)

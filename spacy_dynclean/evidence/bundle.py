@@ -16,6 +16,7 @@ from spacy.vocab import Vocab
 
 from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.recording.dynamics import Dynamics, corpus_samples
+from spacy_dynclean.evidence.folds import FoldPredictions
 from spacy_dynclean.evidence.heldout import FormEvidence
 from spacy_dynclean.recording.samples import SampleIndex, candidate_row, corpus_fingerprint, doc_id, gold_spans
 from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
@@ -39,7 +40,7 @@ class Evidence:
     dynamics: Optional[Dynamics] = None
     threshold: Optional[Dynamics] = None
     heldout: Optional[FormEvidence] = None
-    folds: Optional[Any] = None
+    folds: Optional[FoldPredictions] = None
     paths: Dict[str, Optional[str]] = field(default_factory=dict)
     _cache: Dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -96,11 +97,7 @@ class Evidence:
         dynamics = Dynamics.from_disk(given["dynamics"]) if given.get("dynamics") else None
         threshold = Dynamics.from_disk(given["threshold_dynamics"]) if given.get("threshold_dynamics") else None
         heldout = FormEvidence.from_disk(given["heldout"]) if given.get("heldout") else None
-        folds = None
-        if given.get("folds"):
-            from spacy_dynclean.evidence.folds import FoldPredictions
-
-            folds = FoldPredictions.from_disk(given["folds"])
+        folds = FoldPredictions.from_disk(given["folds"]) if given.get("folds") else None
         docs = read_docbin(corpus, Vocab())
         return cls.assemble(Path(corpus), docs, dynamics=dynamics, threshold=threshold, heldout=heldout,
                             folds=folds, paths=given, max_span_length=max_span_length, spans_key=spans_key,
@@ -109,8 +106,8 @@ class Evidence:
     @classmethod
     def assemble(
         cls, corpus: Path, docs: List[Doc], *, dynamics: Optional[Dynamics] = None,
-        threshold: Optional[Dynamics] = None, heldout: Optional[FormEvidence] = None, folds: Optional[Any] = None,
-        paths: Optional[Dict[str, Optional[str]]] = None, max_span_length: int = 8,
+        threshold: Optional[Dynamics] = None, heldout: Optional[FormEvidence] = None,
+        folds: Optional[FoldPredictions] = None, paths: Optional[Dict[str, Optional[str]]] = None, max_span_length: int = 8,
         spans_key: str = DEFAULT_SPANS_KEY, ignore_key: str = DEFAULT_IGNORE_KEY,
     ) -> "Evidence":
         """Cross-check evidence already in memory (what `load` read, or what a

@@ -33,6 +33,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from wasabi import msg
 
+from spacy_dynclean.convert import read_docbin
+from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.recording.samples import candidate_row, doc_id, gold_spans
 from spacy_dynclean.util import DEFAULT_SPANS_KEY, DynCleanError, PathLike, read_json, write_json
@@ -293,9 +295,6 @@ def run_heldout(model: PathLike, dev_path: PathLike, output_path: PathLike, *,
                 spans_key: str = DEFAULT_SPANS_KEY, nlp: Optional[Language] = None) -> FormEvidence:
     """Evidence of the pipeline at `model` on the gold DocBin `dev_path`,
     written as JSON to `output_path`."""
-    from spacy_dynclean.convert import read_docbin
-    from spacy_dynclean.outputs import Outputs
-
     with Outputs([output_path], [model, dev_path]) as outputs:
         if nlp is None:
             nlp = load_pipeline(model)

@@ -14,6 +14,7 @@ from spacy.util import registry
 from wasabi import msg
 
 from spacy_dynclean.recording.component import DynCleanNER
+from spacy_dynclean.recording.training import check_writable_dir
 from spacy_dynclean.util import DynCleanError
 
 LOGGER_NAME = "spacy-dynclean.DynamicsLogger.v1"
@@ -110,8 +111,6 @@ def create_record_dynamics(output_dir: Optional[Path] = None) -> Callable[[Langu
     if output_dir is not None and Path(output_dir).suffix == ".npz":
         raise DynCleanError(f"record_dynamics: output_dir {output_dir} must be a directory")
     if output_dir is not None:
-        from spacy_dynclean.recording.training import check_writable_dir
-
         check_writable_dir(output_dir, "dynamics folder (record_dynamics.output_dir)")
     return RecordDynamics(output_dir)
 
