@@ -8,14 +8,22 @@ under ``/usr/bin/time``; one row per size and stage (`size`, `stage`,
 `peak_rss_mb`, `seconds`, `cpu_seconds`) is saved to ``bench/results/scale-DATASET.json``
 and a plot beside it. Benchmark only: gold labels are read by `audit` alone.
 
+`--audit-sizes` measures `audit` alone on larger sizes (50, 100), where
+`clean` does not fit this machine: the three corpora are written one doc at a
+time (`Repeated`), and the cleaned one is 1x's `clean` (goldfree) repeated
+the same way, a valid cleaned corpus of the repeated one for the audit's
+checks. `--merge` keeps the saved rows of the sizes and stages not rerun.
+
     OMP_NUM_THREADS=1 python bench/bench_scale.py --dataset conll03 --sizes 1,2,5,10
+    OMP_NUM_THREADS=1 python bench/bench_scale.py --sizes "" --audit-sizes 50,100 --merge
 """
 import argparse
+import json
 import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
 import numpy
 
@@ -40,6 +48,48 @@ def repeated_docs(docs: List, size: int, seed: int = 0) -> List:
             out.append(new)
     random.Random(seed).shuffle(out)
     return out
+
+
+class Repeated(Sequence):
+    """`repeated_docs` made one doc at a time: copy `c` of doc `i` at the
+    position a seeded shuffle gives it; `only`: the ids of `docs` to keep
+    (a cleaned corpus lacks its dropped docs), in the same order."""
+
+    def __init__(self, docs: List, size: int, seed: int = 0, only: Optional[Dict[str, object]] = None) -> None:
+        order = list(range(size * len(docs)))
+        random.Random(seed).shuffle(order)
+        ids = [d.user_data["dynclean_id"] for d in docs]
+        self.docs, self.n = (docs, len(docs)) if only is None else (only, len(docs))
+        self.order = [k for k in order if only is None or ids[k % self.n] in only]
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        c, i = divmod(self.order[k], self.n)
+        source = self.docs[self.ids[i]] if isinstance(self.docs, dict) else self.docs[i]
+        new = source.copy()
+        new.user_data["dynclean_id"] = f"{self.ids[i]}-x{c}"
+        return new
+
+
+def build_for_audit(dataset: str, size: int) -> Path:
+    """The size's distant, gold and cleaned corpora for `audit` alone (see the module docstring)."""
+    from spacy_dynclean.convert import write_docbin
+
+    folder = WORK / "scale" / dataset / f"x{size}"
+    if (folder / "out-goldfree.spacy").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    distant = read_docbin(corpus(dataset, "train-ds"))
+    for split in ("train-ds", "train-gs"):
+        write_docbin(Repeated(read_docbin(corpus(dataset, split)), size), folder / f"{split}.spacy")
+    cleaned = {d.user_data["dynclean_id"]: d for d in read_docbin(WORK / "scale" / dataset / "x1" / "out-goldfree.spacy")}
+    tmp = folder / "out-goldfree.tmp.spacy"
+    write_docbin(Repeated(distant, size, only=cleaned), tmp)
+    tmp.replace(folder / "out-goldfree.spacy")
+    return folder
 
 
 def tiled_dynamics(real: Dynamics, docs: List) -> Dynamics:
@@ -122,10 +172,18 @@ def main() -> None:
     p.add_argument("--dataset", default="conll03")
     p.add_argument("--sizes", default="1,2,5,10")
     p.add_argument("--run", default=None, help="the recorded run's folder (default: the -r4 seed 0 run)")
+    p.add_argument("--audit-sizes", default="", help="sizes where only audit runs (see the module docstring)")
+    p.add_argument("--merge", action="store_true", help="keep the saved rows of sizes and stages not rerun")
     args = p.parse_args()
     run = Path(args.run) if args.run else WORK / "quality" / args.dataset / "cnn-r4" / "seed0"
     rows: List[Dict] = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in [int(s) for s in args.audit_sizes.split(",") if s]:
+        folder = build_for_audit(args.dataset, size)
+        row = {"size": size, "stage": "audit", "samples": None, "cleaned": "1x goldfree clean, repeated",
+               **timed(stage_command("audit", folder, run), folder / "audit.log")}
+        print(row, flush=True)
+        rows.append(row)
+    for size in [int(s) for s in args.sizes.split(",") if s]:
         folder = build(args.dataset, size, run)
         n = len(Dynamics.from_disk(folder / "dyn"))
         for stage in STAGES:
@@ -134,6 +192,11 @@ def main() -> None:
             print(row, flush=True)
             rows.append(row)
     name = f"scale-{args.dataset}"
+    if args.merge and (RESULTS / f"{name}.json").exists():
+        done = {(r["size"], r["stage"]) for r in rows}
+        saved = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf8"))["rows"]
+        rows = sorted([r for r in saved if (r["size"], r["stage"]) not in done] + rows,
+                      key=lambda r: (r["size"], STAGES.index(r["stage"])))
     save(name, {"dataset": args.dataset, "epochs": Dynamics.from_disk(run / "dyn-noisy").n_epochs, "rows": rows})
     plot(rows, RESULTS / f"{name}.png")
 

@@ -187,7 +187,7 @@ def _read_conll_records(path: Path) -> Iterator[Tuple[object, str]]:
 
 
 def _read_docbin_records(path: Path) -> Iterator[Tuple[object, str]]:
-    for i, doc in enumerate(read_docbin(path)):
+    for i, doc in enumerate(stream_docs(path)):  # one doc at a time
         ents = [[e.start, e.end - 1, e.label_] for e in doc.ents]
         yield {"tokens": [t.text for t in doc], "entities": ents}, f"{path}: doc {i}"
 

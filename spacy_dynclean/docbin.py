@@ -170,6 +170,18 @@ class Inflated:
         if len(self.buf) > self.i:
             raise ValueError("data after the message")
 
+    def read_some(self, n: int) -> bytes:
+        """Up to `n` bytes (fewer at the end of the stream): a file's `read` for msgpack's unpacker."""
+        if len(self.buf) - self.i < n and not self.z.eof:
+            try:
+                self._more()
+            except EOFError:
+                pass
+        k = min(n, len(self.buf) - self.i)
+        out = bytes(self.buf[self.i: self.i + k])
+        self.i += k
+        return out
+
     def skip(self, n: int) -> None:
         while n > 0:
             if self.i >= len(self.buf):
@@ -241,6 +253,34 @@ def skip_object(stream: Inflated) -> None:
 PER_DOC = ("cats", "flags", "span_groups", "user_data")
 
 
+class Items:
+    """The items of one per-doc list in order, decoded by msgpack's own
+    unpacker as `srsly.msgpack_loads` decodes the whole message; past the
+    list's length, a default (spaCy's for a missing item)."""
+
+    def __init__(self, stream: Inflated, count: int) -> None:
+        self.stream, self.count, self.taken = stream, count, 0
+        self.unpacker = srsly.msgpack.Unpacker(file_like=self.stream_file(), raw=False, use_list=True)
+
+    def stream_file(self) -> Any:
+        class File:
+            read = self.stream.read_some
+        return File()
+
+    @classmethod
+    def absent(cls) -> "Items":
+        """A list the message lacks: every item the default."""
+        items = cls.__new__(cls)
+        items.count = items.taken = 0
+        return items
+
+    def next(self, default: Any) -> Any:
+        if self.taken >= self.count:
+            return default
+        self.taken += 1
+        return self.unpacker.unpack()
+
+
 @dataclass
 class DocBinIndex:
     """What the first pass keeps: the small fields, and where each large or per-doc field starts."""
@@ -295,7 +335,7 @@ class DocBinIndex:
                 raise ValueError(f"{self.counts[key]} {key} for {n} docs")
 
 
-READ_ERRORS = (ValueError, EOFError, KeyError, IndexError, TypeError, zlib.error)
+READ_ERRORS = (ValueError, EOFError, KeyError, IndexError, TypeError, zlib.error, srsly.msgpack.UnpackException)
 
 
 def unreadable(path: Path, e: Exception) -> DynCleanError:
@@ -316,9 +356,11 @@ def iter_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> Iterator[Doc]:
             for string in index.strings:
                 vocab[string]
             streams = {key: Inflated(path, mark) for key, mark in index.marks.items()}
-            width, orth = len(index.attrs), index.attrs.index(ORTH)
-            for i, n in enumerate(index.lengths.tolist()):
-                yield read_doc(streams, index, vocab, i, n, width, orth)
+            items = {key: Items(streams[key], index.counts[key]) if key in streams else Items.absent()
+                     for key in PER_DOC}
+            for tokens, spaces in token_blocks(streams, index):
+                for doc_tokens, doc_spaces in zip(tokens, spaces):
+                    yield read_doc(doc_tokens, doc_spaces, items, index.attrs, vocab)
     except READ_ERRORS as e:
         raise unreadable(path, e) from None
     finally:
@@ -333,11 +375,12 @@ def iter_user_data(path: PathLike) -> Iterator[Dict[str, Any]]:
     try:
         with fast_msgpack():
             index = DocBinIndex.read(path)
-            count = index.counts.get("user_data", 0)
-            if count:
+            items = Items.absent()
+            if "user_data" in index.marks:
                 stream = Inflated(path, index.marks["user_data"])
-            for i in range(len(index.lengths)):
-                data = srsly.msgpack_loads(read_object(stream)) if stream is not None and i < count else None
+                items = Items(stream, index.counts["user_data"])
+            for _ in range(len(index.lengths)):
+                data = items.next(None)
                 yield dict(srsly.msgpack_loads(data, use_list=False)) if data is not None else {}
     except READ_ERRORS as e:
         raise unreadable(path, e) from None
@@ -346,22 +389,36 @@ def iter_user_data(path: PathLike) -> Iterator[Dict[str, Any]]:
             stream.close()
 
 
-def read_doc(streams: Dict[str, Inflated], index: DocBinIndex, vocab: Vocab, i: int, n: int, width: int,
-             orth: int) -> Doc:
-    """Doc `i` (of `n` tokens) from the streams, as `DocBin.get_docs` builds it."""
-    def item(key: str, default: Any) -> Any:
-        if key not in streams or i >= index.counts[key]:
-            return default
-        return srsly.msgpack_loads(read_object(streams[key]))
+BLOCK_TOKENS = 1 << 16  # tokens whose arrays are read at once
 
-    tokens = numpy.frombuffer(streams["tokens"].read(n * width * 8), dtype="uint64").reshape((n, width))
-    spaces: Optional[numpy.ndarray] = numpy.frombuffer(streams["spaces"].read(n), dtype=bool).reshape((n, 1))
-    flags, cats = item("flags", {}), item("cats", {})
-    span_groups, user_data = item("span_groups", b""), item("user_data", None)
+
+def token_blocks(streams: Dict[str, Inflated], index: DocBinIndex
+                 ) -> Iterator[Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
+    """The docs' token and space arrays, read a block of docs at a time (one
+    read per block, not per doc)."""
+    width, lengths = len(index.attrs), index.lengths
+    ends = numpy.cumsum(lengths)
+    first = 0
+    while first < len(lengths):
+        base = int(ends[first - 1]) if first else 0
+        last = max(first + 1, int(numpy.searchsorted(ends, base + BLOCK_TOKENS, side="right")))
+        total = int(ends[last - 1]) - base
+        tokens = numpy.frombuffer(streams["tokens"].read(total * width * 8), dtype="uint64").reshape((total, width))
+        spaces = numpy.frombuffer(streams["spaces"].read(total), dtype=bool).reshape((total, 1))
+        cuts = (ends[first: last - 1] - base).tolist()
+        yield numpy.split(tokens, cuts), numpy.split(spaces, cuts)
+        first = last
+
+
+def read_doc(tokens: numpy.ndarray, spaces: Optional[numpy.ndarray], items: Dict[str, Items], attrs: List[int],
+             vocab: Vocab) -> Doc:
+    """The next doc from its token and space arrays and the per-doc lists, as `DocBin.get_docs` builds it."""
+    flags, cats = items["flags"].next({}), items["cats"].next({})
+    span_groups, user_data = items["span_groups"].next(b""), items["user_data"].next(None)
     if flags.get("has_unknown_spaces"):
         spaces = None
-    doc = Doc(vocab, words=tokens[:, orth], spaces=spaces)  # type: ignore[arg-type]
-    doc = doc.from_array(index.attrs, tokens)
+    doc = Doc(vocab, words=tokens[:, attrs.index(ORTH)], spaces=spaces)  # type: ignore[arg-type]
+    doc = doc.from_array(attrs, tokens)
     doc.cats = cats
     if span_groups and span_groups != SpanGroups._EMPTY_BYTES:
         doc.spans.from_bytes(span_groups)

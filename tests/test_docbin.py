@@ -99,6 +99,7 @@ def test_iter_docbin_reads_what_spacy_reads(tmp_path, pick):
 def test_iter_docbin_in_tiny_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(docbin, "IN_CHUNK", 3)
     monkeypatch.setattr(docbin, "OUT_CHUNK", 5)
+    monkeypatch.setattr(docbin, "BLOCK_TOKENS", 3)
     docs = varied_docs() * 40
     path = tmp_path / "x.spacy"
     path.write_bytes(reference(docs))
