@@ -15,7 +15,8 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from spacy_dynclean.docbin import iter_docbin, write_docbin as stream_docbin
+from spacy_dynclean.docbin import write_docbin as stream_docbin
+from spacy_dynclean.docbin_reader import iter_docbin
 from spacy_dynclean.outputs import Outputs, os_error
 from spacy_dynclean.util import DEFAULT_SPANS_KEY, DOC_ID_KEY, DOC_INDEX_KEY, DynCleanError, PathLike, fast_msgpack, input_file
 

@@ -16,7 +16,7 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from spacy_dynclean.convert import stream_docs
-from spacy_dynclean.docbin import iter_user_data as user_data
+from spacy_dynclean.docbin_reader import iter_user_data as user_data
 from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.samples import changed_non_entities, doc_id, gold_spans
 from spacy_dynclean.util import (CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DOC_ID_KEY, DynCleanError, PathLike,
