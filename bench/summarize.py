@@ -225,11 +225,40 @@ def scale() -> None:
               f"resident memory per process; plot: `bench/results/{f.stem}.png`.\n")
         print("| size | candidate spans | " + " | ".join(f"{s}: CPU s / peak MB" for s in stages) + " |")
         print("| --- | --- | " + " | ".join("---" for _ in stages) + " |")
+        base = next((r["samples"] for r in rows if r["size"] == 1 and r.get("samples")), None)
         for size in sizes:
             by = {r["stage"]: r for r in rows if r["size"] == size}
-            n = next(iter(by.values()))["samples"]
+            n = next(iter(by.values()))["samples"] or (base * size if base else 0)
             print(f"| {size}x | {n:,} | " + " | ".join(
                 f"{by[s]['cpu_seconds']:.0f} / {by[s]['peak_rss_mb']:,.0f}" if s in by else "-" for s in stages) + " |")
+        alone = sorted({r["size"] for r in rows if r.get("cleaned")})
+        if alone:
+            print(f"\nAt {', '.join(f'{x}x' for x in alone)} only `audit` ran (`clean` does not fit this machine "
+                  "there); its cleaned corpus is 1x's goldfree `clean` repeated the same way.")
+        print()
+
+
+def shards() -> None:
+    """What cleaning in shards changes (bench_shards.py)."""
+    for f in sorted(RESULTS.glob("shards-*.json")):
+        d = json.loads(f.read_text())
+        rows = d["rows"]
+        print(f"### Cleaning in shards ({d['dataset']}, recordings `cnn{d['tag']}`, bench_shards.py)\n")
+        print("The distant corpus split at random into K shards of whole docs, each cleaned on its own with the "
+              "dynamics of its docs; the shards' docs together against the whole corpus's `clean` (K = 1). "
+              "Mean over the seeds (each seeds its recording and its split); train-label audit.\n")
+        print("| preset | shards | docs per shard | docs cleaned otherwise | wrong entities found: P / R "
+              "| missed entities found: P / R | label F1, all tokens | seeds |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        keys = sorted({(r["preset"], r["shards"]) for r in rows}, key=lambda x: (x[0] != "goldfree", x[1]))
+        for preset, k in keys:
+            group = [r for r in rows if r["preset"] == preset and r["shards"] == k]
+            m = {key: statistics.mean(r[key] for r in group) for key in
+                 ("docs_cleaned_otherwise", "fp_precision", "fp_recall", "fn_precision", "fn_recall", "labels_f1_all")}
+            spread = [r["labels_f1_all"] for r in group]
+            print(f"| {preset} | {k} | {group[0]['docs_per_shard']:,} | {m['docs_cleaned_otherwise']:,.0f} "
+                  f"| {m['fp_precision']:.3f} / {m['fp_recall']:.3f} | {m['fn_precision']:.3f} / {m['fn_recall']:.3f} "
+                  f"| {m['labels_f1_all']:.3f} ({min(spread):.3f}-{max(spread):.3f}) | {len(group)} |")
         print()
 
 
@@ -670,6 +699,7 @@ def main() -> None:
     sensitivity()
     cost()
     scale()
+    shards()
     machine = next((json.loads(f.read_text())["machine"] for f in sorted(RESULTS.glob("*.json"))), None)
     if machine:
         print(f"Machine: {machine['cpu_count']} CPU cores, {machine['platform']}, Python {machine['python']}; "

@@ -119,6 +119,17 @@ def in_step(distant: Iterable[Doc], cleaned: Iterable[Doc], gold: Iterable[Doc],
         yield did, d_doc, take(0, did) if did in cleaned_ids else None, take(1, did)
 
 
+def checked_ids(paths: Tuple[PathLike, PathLike, PathLike], names: Tuple[str, str, str]) -> Set[str]:
+    """Read and check the three files' doc ids (`check_ids`; the user data
+    alone, no doc built); the cleaned file's ids."""
+    ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in user_data(p)] for p in paths)
+    for path, found in ((paths[0], ids[0]), (paths[2], ids[2])):
+        if not found:
+            raise DynCleanError(f"{path}: empty corpus")
+    check_ids(ids, names)  # type: ignore[arg-type]
+    return set(ids[1])
+
+
 def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: PathLike, *,
               max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY, skip_if_missing: bool = False
               ) -> Dict[str, Any]:
@@ -131,13 +142,8 @@ def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: Path
         else:
             paths = (distant, cleaned, gold)
             names = (str(distant), str(cleaned), str(gold))
-            ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in user_data(p)] for p in paths)
-            for path, found in ((distant, ids[0]), (gold, ids[2])):
-                if not found:
-                    raise DynCleanError(f"{path}: empty corpus")
-            check_ids(ids, names)  # type: ignore[arg-type]
             vocab = Vocab()
-            docs = in_step(*(stream_docs(p, vocab) for p in paths), set(ids[1]), names)
+            docs = in_step(*(stream_docs(p, vocab) for p in paths), checked_ids(paths, names), names)
             result = tally(docs, max_span_length=max_span_length, spans_key=spans_key,
                            ignore_key=DEFAULT_IGNORE_KEY, names=names)
         write_json(outputs.path(output), result)

@@ -51,3 +51,22 @@ def test_cleaned_tokens_must_be_the_distant_ones(tmp_path):
     write_docbin(gold, tmp_path / "g.spacy")
     with pytest.raises(DynCleanError, match="c.spacy: doc .* has other tokens"):
         run_audit(tmp_path / "d.spacy", tmp_path / "c.spacy", tmp_path / "g.spacy", tmp_path / "a.json")
+
+
+def test_an_empty_distant_file_is_one_line(tmp_path):
+    distant, cleaned, gold = three(tmp_path)
+    write_docbin([], tmp_path / "empty.spacy")
+    write_docbin(cleaned, tmp_path / "c.spacy")
+    write_docbin(gold, tmp_path / "g.spacy")
+    with pytest.raises(DynCleanError, match="empty.spacy: empty corpus"):
+        run_audit(tmp_path / "empty.spacy", tmp_path / "c.spacy", tmp_path / "g.spacy", tmp_path / "a.json")
+
+
+def test_gold_in_another_order_is_read_ahead(tmp_path):
+    distant, cleaned, gold = three(tmp_path)
+    write_docbin(distant, tmp_path / "d.spacy")
+    write_docbin(cleaned, tmp_path / "c.spacy")
+    write_docbin([gold[2], gold[0], gold[1]], tmp_path / "g.spacy")
+    shuffled = run_audit(tmp_path / "d.spacy", tmp_path / "c.spacy", tmp_path / "g.spacy", tmp_path / "a.json")
+    write_docbin(gold, tmp_path / "g.spacy")
+    assert shuffled == run_audit(tmp_path / "d.spacy", tmp_path / "c.spacy", tmp_path / "g.spacy", tmp_path / "b.json")
