@@ -24,7 +24,7 @@ from spacy.vocab import Vocab
 from spacy_dynclean.util import DynCleanError, PathLike, fast_msgpack
 
 IN_CHUNK = 1 << 16  # compressed bytes read at once
-OUT_CHUNK = 1 << 22  # most bytes one decompression step inflates
+OUT_CHUNK = 1 << 18  # most bytes one decompression step inflates (a stream holds up to twice this)
 
 
 class Inflated:
@@ -299,7 +299,7 @@ def iter_user_data(path: PathLike) -> Iterator[Dict[str, Any]]:
             stream.close()
 
 
-BLOCK_TOKENS = 1 << 16  # tokens whose arrays are read at once
+BLOCK_TOKENS = 1 << 13  # tokens whose arrays are read at once
 
 
 def token_blocks(streams: Dict[str, Inflated], index: DocBinIndex
