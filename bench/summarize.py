@@ -218,7 +218,8 @@ def scale() -> None:
         d = json.loads(f.read_text())
         rows = d["rows"]
         sizes = sorted({r["size"] for r in rows})
-        stages = list(dict.fromkeys(r["stage"] for r in rows))
+        order = ("clean-goldfree", "clean-combined", "review", "audit")
+        stages = sorted(dict.fromkeys(r["stage"] for r in rows), key=lambda x: order.index(x) if x in order else 9)
         print(f"### How the commands grow with the corpus ({d['dataset']} repeated, bench_scale.py)\n")
         print(f"The corpus repeated N times and shuffled, dynamics of the recorded shape ({d['epochs']} epochs, "
               "tiled from the recorded run). CPU seconds (user + system; other work shared the cores) and peak "
@@ -236,6 +237,22 @@ def scale() -> None:
             print(f"\nAt {', '.join(f'{x}x' for x in alone)} only `audit` ran (`clean` does not fit this machine "
                   "there); its cleaned corpus is 1x's goldfree `clean` repeated the same way.")
         print()
+
+
+def form_propagation() -> None:
+    """A text's distant label carried to its unlabelled occurrences (bench_form_propagation.py)."""
+    path = RESULTS / "form-propagation.json"
+    if not path.exists():
+        return
+    print("### A text's distant label carried to its unlabelled occurrences (round 14, train-label audit)\n")
+    print("| corpus | share of the text's occurrences labelled | free occurrences | gold entities "
+          "| with the majority distant label |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in json.loads(path.read_text())["rows"]:
+        if r["free_occurrences"]:
+            print(f"| {r['dataset']} | {r['share_from']:.1f}-{r['share_to']:.1f} | {r['free_occurrences']:,} "
+                  f"| {r['gold_entity']:.2f} | {r['majority_label_right']:.2f} |")
+    print()
 
 
 def shards() -> None:
@@ -700,6 +717,7 @@ def main() -> None:
     cost()
     scale()
     shards()
+    form_propagation()
     machine = next((json.loads(f.read_text())["machine"] for f in sorted(RESULTS.glob("*.json"))), None)
     if machine:
         print(f"Machine: {machine['cpu_count']} CPU cores, {machine['platform']}, Python {machine['python']}; "
