@@ -35,15 +35,15 @@ class Inflated:
     def __init__(self, path: Path, state: Optional[Tuple[Any, ...]] = None) -> None:
         self.file = open(path, "rb")
         if state is None:
-            self.z, self.tail, self.buf, self.pos = zlib.decompressobj(), b"", bytearray(), 0
+            self.z, self.tail, self.buf = zlib.decompressobj(), b"", bytearray()
         else:
-            offset, z, self.tail, buf, self.pos = state
+            offset, z, self.tail, buf = state
             self.file.seek(offset)
             self.z, self.buf = z.copy(), bytearray(buf)
         self.i = 0
 
     def mark(self) -> Tuple[Any, ...]:
-        return (self.file.tell(), self.z.copy(), self.tail, bytes(self.buf[self.i:]), self.pos + self.i)
+        return (self.file.tell(), self.z.copy(), self.tail, bytes(self.buf[self.i:]))
 
     def close(self) -> None:
         self.file.close()
@@ -59,7 +59,7 @@ class Inflated:
                 raise EOFError("the compressed stream ends early (a truncated file?)")
         if self.i > len(self.buf) // 2:
             del self.buf[: self.i]
-            self.pos, self.i = self.pos + self.i, 0
+            self.i = 0
         self.buf += out
 
     def read(self, n: int) -> bytes:
@@ -163,19 +163,21 @@ def skip_object(stream: Inflated) -> None:
 PER_DOC = ("cats", "flags", "span_groups", "user_data")
 
 
+class Readable:
+    """A stream's `read_some` as the `read` that msgpack's unpacker calls on a file."""
+
+    def __init__(self, stream: Inflated) -> None:
+        self.read = stream.read_some
+
+
 class Items:
     """The items of one per-doc list in order, decoded by msgpack's own
     unpacker as `srsly.msgpack_loads` decodes the whole message; past the
     list's length, a default (spaCy's for a missing item)."""
 
     def __init__(self, stream: Inflated, count: int) -> None:
-        self.stream, self.count, self.taken = stream, count, 0
-        self.unpacker = srsly.msgpack.Unpacker(file_like=self.stream_file(), raw=False, use_list=True)
-
-    def stream_file(self) -> Any:
-        class File:
-            read = self.stream.read_some
-        return File()
+        self.count, self.taken = count, 0
+        self.unpacker = srsly.msgpack.Unpacker(file_like=Readable(stream), raw=False, use_list=True)
 
     @classmethod
     def absent(cls) -> "Items":
@@ -240,6 +242,8 @@ class DocBinIndex:
             raise ValueError("no token arrays or attributes")
         if self.counts["tokens"] != int(self.lengths.sum()) * len(self.attrs) * 8:
             raise ValueError("the token arrays do not match the lengths")
+        if self.counts.get("spaces") != int(self.lengths.sum()):
+            raise ValueError("the spaces do not match the lengths")
         for key in PER_DOC:
             if key in self.counts and self.counts[key] != n and not (key == "user_data" and self.counts[key] <= n):
                 raise ValueError(f"{self.counts[key]} {key} for {n} docs")

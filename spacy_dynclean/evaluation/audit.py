@@ -20,7 +20,7 @@ from spacy_dynclean.docbin_reader import iter_user_data as user_data
 from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.samples import changed_non_entities, doc_id, gold_spans
 from spacy_dynclean.util import (CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DOC_ID_KEY, DynCleanError, PathLike,
-                                 write_json)
+                                 input_file, write_json)
 
 Ent = Tuple[int, int, str]
 
@@ -122,7 +122,8 @@ def in_step(distant: Iterable[Doc], cleaned: Iterable[Doc], gold: Iterable[Doc],
 def checked_ids(paths: Tuple[PathLike, PathLike, PathLike], names: Tuple[str, str, str]) -> Set[str]:
     """Read and check the three files' doc ids (`check_ids`; the user data
     alone, no doc built); the cleaned file's ids."""
-    ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in user_data(p)] for p in paths)
+    files = [input_file(p, "not a DocBin file") for p in paths]
+    ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in user_data(p)] for p in files)
     for path, found in ((paths[0], ids[0]), (paths[2], ids[2])):
         if not found:
             raise DynCleanError(f"{path}: empty corpus")

@@ -70,3 +70,11 @@ def test_gold_in_another_order_is_read_ahead(tmp_path):
     shuffled = run_audit(tmp_path / "d.spacy", tmp_path / "c.spacy", tmp_path / "g.spacy", tmp_path / "a.json")
     write_docbin(gold, tmp_path / "g.spacy")
     assert shuffled == run_audit(tmp_path / "d.spacy", tmp_path / "c.spacy", tmp_path / "g.spacy", tmp_path / "b.json")
+
+
+def test_a_missing_cleaned_file_is_one_line(tmp_path):
+    distant, cleaned, gold = three(tmp_path)
+    write_docbin(distant, tmp_path / "d.spacy")
+    write_docbin(gold, tmp_path / "g.spacy")
+    with pytest.raises(DynCleanError, match="nope.spacy: no such file"):
+        run_audit(tmp_path / "d.spacy", tmp_path / "nope.spacy", tmp_path / "g.spacy", tmp_path / "a.json")
