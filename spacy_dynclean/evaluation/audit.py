@@ -7,6 +7,7 @@ entity. A distant entity counts as *flagged* when the cleaned corpus no
 longer has it with the same label; a non-entity span when the cleaned corpus
 ignores it or made it an entity.
 """
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
@@ -131,6 +132,18 @@ def checked_ids(paths: Tuple[PathLike, PathLike, PathLike], names: Tuple[str, st
     return set(ids[1])
 
 
+PROGRESS_EVERY = 100_000  # docs between two progress lines
+
+
+def progress(docs: Iterable[Any], every: int = PROGRESS_EVERY) -> Iterator[Any]:
+    """`docs` as they are, with a line every `every` of them (a large corpus takes minutes)."""
+    start = time.time()
+    for i, item in enumerate(docs, 1):
+        yield item
+        if i % every == 0:
+            msg.text(f"audit: {i:,} docs ({time.time() - start:.0f}s)")
+
+
 def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: PathLike, *,
               max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY, skip_if_missing: bool = False
               ) -> Dict[str, Any]:
@@ -144,8 +157,9 @@ def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: Path
             paths = (distant, cleaned, gold)
             names = (str(distant), str(cleaned), str(gold))
             vocab = Vocab()
-            docs = in_step(*(stream_docs(p, vocab) for p in paths), checked_ids(paths, names), names)
-            result = tally(docs, max_span_length=max_span_length, spans_key=spans_key,
+            cleaned_ids = checked_ids(paths, names)
+            docs = in_step(*(stream_docs(p, vocab) for p in paths), cleaned_ids, names)
+            result = tally(progress(docs), max_span_length=max_span_length, spans_key=spans_key,
                            ignore_key=DEFAULT_IGNORE_KEY, names=names)
         write_json(outputs.path(output), result)
     return result

@@ -78,3 +78,11 @@ def test_a_missing_cleaned_file_is_one_line(tmp_path):
     write_docbin(gold, tmp_path / "g.spacy")
     with pytest.raises(DynCleanError, match="nope.spacy: no such file"):
         run_audit(tmp_path / "d.spacy", tmp_path / "nope.spacy", tmp_path / "g.spacy", tmp_path / "a.json")
+
+
+def test_progress_passes_every_doc_and_reports(capsys):
+    from spacy_dynclean.evaluation.audit import progress
+
+    assert list(progress(range(7), every=3)) == list(range(7))
+    out = capsys.readouterr().out
+    assert "audit: 3 docs" in out and "audit: 6 docs" in out and "audit: 7" not in out
