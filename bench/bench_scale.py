@@ -37,41 +37,36 @@ from spacy_dynclean.recording.samples import SampleIndex, corpus_fingerprint
 STAGES = ("clean-goldfree", "clean-combined", "review", "audit")
 
 
-def repeated_docs(docs: List, size: int, seed: int = 0) -> List:
-    """`docs` repeated `size` times, shuffled, each copy's ids made unique."""
-    out = []
-    for c in range(size):
-        for doc in docs:
-            new = doc.copy() if size > 1 else doc
-            if size > 1:
-                new.user_data["dynclean_id"] = f"{doc.user_data['dynclean_id']}-x{c}"
-            out.append(new)
-    random.Random(seed).shuffle(out)
-    return out
-
-
 class Repeated(Sequence):
-    """`repeated_docs` made one doc at a time: copy `c` of doc `i` at the
-    position a seeded shuffle gives it; `only`: the ids of `docs` to keep
-    (a cleaned corpus lacks its dropped docs), in the same order."""
+    """`docs` repeated `size` times and shuffled, made one doc at a time:
+    copy `c` of doc `i` at the position a seeded shuffle gives it, its id
+    made unique (``ID-xC``; with size 1 the docs themselves); `only`: the
+    ids of `docs` to keep, by id (a cleaned corpus lacks its dropped docs),
+    in the same order."""
 
     def __init__(self, docs: List, size: int, seed: int = 0, only: Optional[Dict[str, object]] = None) -> None:
         order = list(range(size * len(docs)))
         random.Random(seed).shuffle(order)
-        ids = [d.user_data["dynclean_id"] for d in docs]
-        self.docs, self.n = (docs, len(docs)) if only is None else (only, len(docs))
-        self.order = [k for k in order if only is None or ids[k % self.n] in only]
-        self.ids = ids
+        self.ids = [d.user_data["dynclean_id"] for d in docs]
+        self.docs, self.only, self.size, self.n = docs, only, size, len(docs)
+        self.order = [k for k in order if only is None or self.ids[k % self.n] in only]
 
     def __len__(self) -> int:
         return len(self.order)
 
     def __getitem__(self, k):  # type: ignore[override]
         c, i = divmod(self.order[k], self.n)
-        source = self.docs[self.ids[i]] if isinstance(self.docs, dict) else self.docs[i]
-        new = source.copy()
+        doc = self.docs[i] if self.only is None else self.only[self.ids[i]]
+        if self.size == 1:
+            return doc
+        new = doc.copy()
         new.user_data["dynclean_id"] = f"{self.ids[i]}-x{c}"
         return new
+
+
+def repeated_docs(docs: List, size: int, seed: int = 0) -> List:
+    """`docs` repeated `size` times, shuffled, each copy's ids made unique (`Repeated`, in a list)."""
+    return list(Repeated(docs, size, seed))
 
 
 def build_for_audit(dataset: str, size: int) -> Path:

@@ -188,7 +188,7 @@ def _read_conll_records(path: Path) -> Iterator[Tuple[object, str]]:
 
 
 def _read_docbin_records(path: Path) -> Iterator[Tuple[object, str]]:
-    for i, doc in enumerate(stream_docs(path)):  # one doc at a time
+    for i, doc in enumerate(iter_docbin(path)):  # one doc at a time
         ents = [[e.start, e.end - 1, e.label_] for e in doc.ents]
         yield {"tokens": [t.text for t in doc], "entities": ents}, f"{path}: doc {i}"
 
@@ -277,18 +277,9 @@ def save_docbin(docs: Iterable[Doc], path: PathLike, inputs: Iterable[Optional[P
 
 
 def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
-    """Read a DocBin with one clear line for a missing, unreadable or corrupt file."""
-    return list(stream_docs(path, vocab))
-
-
-def stream_docs(path: PathLike, vocab: Optional[Vocab] = None) -> Iterator[Doc]:
-    """The docs of a DocBin one at a time (`docbin.iter_docbin`: one doc's
-    arrays in memory, not the DocBin's copies), with read_docbin's errors."""
-    path = input_file(path, "not a DocBin file")
-    try:
-        yield from iter_docbin(path, vocab or Vocab())
-    except OSError as e:
-        raise os_error(path, e) from None
+    """Read a DocBin with one clear line for a missing, unreadable or corrupt
+    file (`docbin_reader.iter_docbin`: no copy of the whole file's arrays)."""
+    return list(iter_docbin(path, vocab))
 
 
 def convert(

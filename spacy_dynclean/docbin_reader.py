@@ -12,7 +12,7 @@ of docs, not of the corpus.
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import numpy
 import srsly
@@ -21,8 +21,10 @@ from spacy.tokens import Doc
 from spacy.tokens._dict_proxies import SpanGroups
 from spacy.vocab import Vocab
 
-from spacy_dynclean.util import DynCleanError, PathLike, fast_msgpack
+from spacy_dynclean.outputs import os_error
+from spacy_dynclean.util import DynCleanError, PathLike, fast_msgpack, input_file
 
+T = TypeVar("T")
 IN_CHUNK = 1 << 16  # compressed bytes read at once
 OUT_CHUNK = 1 << 18  # most bytes one decompression step inflates (a stream holds up to twice this)
 
@@ -175,22 +177,17 @@ class Items:
     unpacker as `srsly.msgpack_loads` decodes the whole message; past the
     list's length, a default (spaCy's for a missing item)."""
 
-    def __init__(self, stream: Inflated, count: int) -> None:
-        self.count, self.taken = count, 0
-        self.unpacker = srsly.msgpack.Unpacker(file_like=Readable(stream), raw=False, use_list=True)
-
-    @classmethod
-    def absent(cls) -> "Items":
-        """A list the message lacks: every item the default."""
-        items = cls.__new__(cls)
-        items.count = items.taken = 0
-        return items
+    def __init__(self, stream: Optional[Inflated], count: int) -> None:
+        """`stream`: None for a list the message lacks (every item the default)."""
+        self.count, self.taken = (count, 0) if stream is not None else (0, 0)
+        self.unpacker = srsly.msgpack.Unpacker(file_like=Readable(stream), raw=False, use_list=True) \
+            if stream is not None else None
 
     def next(self, default: Any) -> Any:
         if self.taken >= self.count:
             return default
         self.taken += 1
-        return self.unpacker.unpack()
+        return self.unpacker.unpack()  # type: ignore[union-attr]
 
 
 @dataclass
@@ -259,45 +256,52 @@ def unreadable(path: Path, e: Exception) -> DynCleanError:
 
 def iter_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> Iterator[Doc]:
     """The docs of a DocBin file, as `DocBin().from_disk(path).get_docs(vocab)`
-    makes them, one at a time (see the module docstring); a corrupt or
-    truncated file is a `DynCleanError` naming it (an `OSError` is the caller's)."""
-    path = Path(path)
-    vocab = vocab if vocab is not None else Vocab()
-    streams: Dict[str, Inflated] = {}
+    makes them, one at a time (see the module docstring)."""
+    return read_file(path, lambda found: docs_of(found, vocab if vocab is not None else Vocab()))
+
+
+def iter_user_data(path: PathLike) -> Iterator[Dict[str, Any]]:
+    """Each doc's user data (as `iter_docbin` would set it), without building the docs."""
+    return read_file(path, user_data_of)
+
+
+def read_file(path: PathLike, read: Callable[[Path], Iterator[T]]) -> Iterator[T]:
+    """What `read` yields from the DocBin at `path`, with one line naming the
+    file for a missing file, a folder, an error of the file system, and a
+    truncated, corrupt or foreign file."""
+    found = input_file(path, "not a DocBin file")
     try:
         with fast_msgpack():
-            index = DocBinIndex.read(path)
-            for string in index.strings:
-                vocab[string]
-            streams = {key: Inflated(path, mark) for key, mark in index.marks.items()}
-            items = {key: Items(streams[key], index.counts[key]) if key in streams else Items.absent()
-                     for key in PER_DOC}
-            for tokens, spaces in token_blocks(streams, index):
-                for doc_tokens, doc_spaces in zip(tokens, spaces):
-                    yield read_doc(doc_tokens, doc_spaces, items, index.attrs, vocab)
+            yield from read(found)
+    except OSError as e:
+        raise os_error(found, e) from None
     except READ_ERRORS as e:
-        raise unreadable(path, e) from None
+        raise unreadable(found, e) from None
+
+
+def docs_of(path: Path, vocab: Vocab) -> Iterator[Doc]:
+    index = DocBinIndex.read(path)
+    for string in index.strings:
+        vocab[string]
+    streams = {key: Inflated(path, mark) for key, mark in index.marks.items()}
+    try:
+        items = {key: Items(streams.get(key), index.counts.get(key, 0)) for key in PER_DOC}
+        for tokens, spaces in token_blocks(streams, index):
+            for doc_tokens, doc_spaces in zip(tokens, spaces):
+                yield read_doc(doc_tokens, doc_spaces, items, index.attrs, vocab)
     finally:
         for stream in streams.values():
             stream.close()
 
 
-def iter_user_data(path: PathLike) -> Iterator[Dict[str, Any]]:
-    """Each doc's user data (as `iter_docbin` would set it), without building the docs."""
-    path = Path(path)
-    stream: Optional[Inflated] = None
+def user_data_of(path: Path) -> Iterator[Dict[str, Any]]:
+    index = DocBinIndex.read(path)
+    stream = Inflated(path, index.marks["user_data"]) if "user_data" in index.marks else None
     try:
-        with fast_msgpack():
-            index = DocBinIndex.read(path)
-            items = Items.absent()
-            if "user_data" in index.marks:
-                stream = Inflated(path, index.marks["user_data"])
-                items = Items(stream, index.counts["user_data"])
-            for _ in range(len(index.lengths)):
-                data = items.next(None)
-                yield dict(srsly.msgpack_loads(data, use_list=False)) if data is not None else {}
-    except READ_ERRORS as e:
-        raise unreadable(path, e) from None
+        items = Items(stream, index.counts.get("user_data", 0))
+        for _ in range(len(index.lengths)):
+            data = items.next(None)
+            yield dict(srsly.msgpack_loads(data, use_list=False)) if data is not None else {}
     finally:
         if stream is not None:
             stream.close()

@@ -6,7 +6,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from spacy_dynclean import docbin_reader
-from spacy_dynclean.convert import stream_docs
+from spacy_dynclean.convert import read_docbin
 from spacy_dynclean.docbin_reader import iter_docbin
 from spacy_dynclean.util import DynCleanError
 from tests.test_docbin import reference, varied_docs
@@ -66,6 +66,6 @@ def test_iter_docbin_other_format_and_missing(tmp_path):
     with pytest.raises(DynCleanError, match="x.spacy: not a readable DocBin"):
         list(iter_docbin(path))
     with pytest.raises(DynCleanError, match="nope.spacy"):
-        list(stream_docs(tmp_path / "nope.spacy"))
+        list(iter_docbin(tmp_path / "nope.spacy"))
     with pytest.raises(DynCleanError, match="x.spacy: not a readable DocBin"):
-        list(stream_docs(path))
+        read_docbin(path)

@@ -16,12 +16,11 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from spacy_dynclean.convert import stream_docs
-from spacy_dynclean.docbin_reader import iter_user_data as user_data
+from spacy_dynclean.docbin_reader import iter_docbin, iter_user_data
 from spacy_dynclean.outputs import Outputs
 from spacy_dynclean.recording.samples import changed_non_entities, doc_id, gold_spans
 from spacy_dynclean.util import (CHANGES_KEY, DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DOC_ID_KEY, DynCleanError, PathLike,
-                                 input_file, write_json)
+                                 write_json)
 
 Ent = Tuple[int, int, str]
 
@@ -62,10 +61,11 @@ def check_ids(ids: Tuple[List[str], List[str], List[str]], names: Tuple[str, str
         if "" in found:
             raise DynCleanError(f"{name}: doc {found.index('')} has no sample id (doc.user_data[{DOC_ID_KEY!r}]): "
                                 "convert the corpus with `python -m spacy_dynclean convert`")
-        if len(set(found)) != len(found):
-            seen: Set[str] = set()
-            duplicate = next(x for x in found if x in seen or seen.add(x))  # type: ignore[func-returns-value]
-            raise DynCleanError(f"{name}: doc id {duplicate} occurs twice")
+        seen: Set[str] = set()
+        for did in found:
+            if did in seen:
+                raise DynCleanError(f"{name}: doc id {did} occurs twice")
+            seen.add(did)
     d_ids, c_ids, g_ids = (set(x) for x in ids)
     if d_ids != g_ids:
         other = sorted(d_ids ^ g_ids)[0]
@@ -123,8 +123,7 @@ def in_step(distant: Iterable[Doc], cleaned: Iterable[Doc], gold: Iterable[Doc],
 def checked_ids(paths: Tuple[PathLike, PathLike, PathLike], names: Tuple[str, str, str]) -> Set[str]:
     """Read and check the three files' doc ids (`check_ids`; the user data
     alone, no doc built); the cleaned file's ids."""
-    files = [input_file(p, "not a DocBin file") for p in paths]
-    ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in user_data(p)] for p in files)
+    ids = tuple([str(u.get(DOC_ID_KEY) or "") for u in iter_user_data(p)] for p in paths)
     for path, found in ((paths[0], ids[0]), (paths[2], ids[2])):
         if not found:
             raise DynCleanError(f"{path}: empty corpus")
@@ -158,7 +157,7 @@ def run_audit(distant: PathLike, cleaned: PathLike, gold: PathLike, output: Path
             names = (str(distant), str(cleaned), str(gold))
             vocab = Vocab()
             cleaned_ids = checked_ids(paths, names)
-            docs = in_step(*(stream_docs(p, vocab) for p in paths), cleaned_ids, names)
+            docs = in_step(*(iter_docbin(p, vocab) for p in paths), cleaned_ids, names)
             result = tally(progress(docs), max_span_length=max_span_length, spans_key=spans_key,
                            ignore_key=DEFAULT_IGNORE_KEY, names=names)
         write_json(outputs.path(output), result)

@@ -15,9 +15,9 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from spacy_dynclean.convert import read_docbin
-from spacy_dynclean.recording.dynamics import Dynamics, corpus_samples
 from spacy_dynclean.evidence.folds import FoldPredictions
 from spacy_dynclean.evidence.heldout import FormEvidence
+from spacy_dynclean.recording.dynamics import Dynamics, corpus_samples
 from spacy_dynclean.recording.samples import SampleIndex, candidate_row, corpus_fingerprint, doc_id, gold_spans
 from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
 
@@ -107,8 +107,8 @@ class Evidence:
     def assemble(
         cls, corpus: Path, docs: List[Doc], *, dynamics: Optional[Dynamics] = None,
         threshold: Optional[Dynamics] = None, heldout: Optional[FormEvidence] = None,
-        folds: Optional[FoldPredictions] = None, paths: Optional[Dict[str, Optional[str]]] = None, max_span_length: int = 8,
-        spans_key: str = DEFAULT_SPANS_KEY, ignore_key: str = DEFAULT_IGNORE_KEY,
+        folds: Optional[FoldPredictions] = None, paths: Optional[Dict[str, Optional[str]]] = None,
+        max_span_length: int = 8, spans_key: str = DEFAULT_SPANS_KEY, ignore_key: str = DEFAULT_IGNORE_KEY,
     ) -> "Evidence":
         """Cross-check evidence already in memory (what `load` read, or what a
         training holds) and bundle it."""
