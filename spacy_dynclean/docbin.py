@@ -10,7 +10,7 @@ items (span groups, user data, categories) that the message puts after them.
 `docbin_reader.iter_docbin` reads one back the same way.
 """
 import zlib
-from typing import BinaryIO, List, Sequence
+from typing import BinaryIO, Iterable, Iterator, List, Sequence
 
 import numpy
 import srsly
@@ -79,19 +79,34 @@ def write_docbin(docs: Sequence[Doc], file: BinaryIO) -> None:
     would, byte for byte, without building the DocBin in memory."""
     acc = DocBin(store_user_data=True)  # spaCy's own `add` collects the strings and small items
     width = len(acc.attrs)
-    out = Compressed(file)
+    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32")
+
+    def token_arrays() -> Iterator[bytes]:
+        for doc, n in zip(docs, lengths):
+            yield doc_tokens(acc, doc, int(n) * width * 8)
+
+    write_message(Compressed(file), acc, lengths, token_arrays())
+
+
+def doc_tokens(acc: DocBin, doc: Doc, expected: int) -> bytes:
+    """`doc` added to `acc`, and its token array's bytes (a uint64 per token
+    and attribute, checked against the size the message announced)."""
+    acc.add(doc)
+    tokens = acc.tokens.pop()
+    if tokens.nbytes != expected:
+        raise ValueError(f"a token array of {tokens.nbytes} bytes for a doc of {len(doc)} tokens")
+    return tokens.tobytes("C")
+
+
+def write_message(out: Compressed, acc: DocBin, lengths: numpy.ndarray, tokens: Iterable[bytes]) -> None:
+    """The message `DocBin.to_bytes` packs: the token arrays (`tokens`, which
+    add their docs to `acc`), then the items `acc` collected."""
     out.write(bytes([0x80 | 10]))  # the message: a map of ten keys, in DocBin.to_bytes's order
     out.write(srsly.msgpack_dumps("version") + srsly.msgpack_dumps(acc.version))
     out.write(srsly.msgpack_dumps("attrs") + srsly.msgpack_dumps(acc.attrs))
-    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32")
-    # a uint64 per token and attribute; each doc's array is checked against it below
-    out.write(srsly.msgpack_dumps("tokens") + bin_header(int(lengths.sum()) * width * 8))
-    for doc, n in zip(docs, lengths):
-        acc.add(doc)
-        tokens = acc.tokens.pop()
-        if tokens.nbytes != int(n) * width * 8:
-            raise ValueError(f"a token array of {tokens.nbytes} bytes for a doc of {n} tokens")
-        out.write(tokens.tobytes("C"))
+    out.write(srsly.msgpack_dumps("tokens") + bin_header(int(lengths.sum()) * len(acc.attrs) * 8))
+    for chunk in tokens:
+        out.write(chunk)
     spaces = b"".join(s.tobytes("C") for s in acc.spaces)
     out.write(srsly.msgpack_dumps("spaces") + bin_header(len(spaces)) + spaces)
     length_bytes = lengths.tobytes("C")
@@ -101,3 +116,37 @@ def write_docbin(docs: Sequence[Doc], file: BinaryIO) -> None:
         out.write(srsly.msgpack_dumps(key))
         write_list(out, items)
     out.close()
+
+
+class DocBinWriter:
+    """Write a DocBin file from docs given one at a time, their number not
+    known in advance (a cleaning in batches). The message announces the token
+    arrays' size before them, so they wait in a temporary file beside the
+    output (`spool`) until `close`; the small per-doc items are held, as
+    spaCy's `DocBin` holds them."""
+
+    def __init__(self, file: BinaryIO, spool: BinaryIO) -> None:
+        self.file, self.spool = file, spool
+        self.acc = DocBin(store_user_data=True)
+        self.lengths: List[int] = []
+        self.spaces = bytearray()
+
+    def add(self, doc: Doc) -> None:
+        self.spool.write(doc_tokens(self.acc, doc, len(doc) * len(self.acc.attrs) * 8))
+        self.spaces += self.acc.spaces.pop().tobytes("C")
+        self.lengths.append(len(doc))
+
+    def close(self) -> None:
+        """Write the message: the spooled token arrays, then the rest."""
+        self.spool.flush()
+        self.spool.seek(0)
+        self.acc.spaces = [numpy.frombuffer(bytes(self.spaces), dtype="bool")] if self.spaces else []
+
+        def spooled() -> Iterator[bytes]:
+            while True:
+                chunk = self.spool.read(CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+
+        write_message(Compressed(self.file), self.acc, numpy.asarray(self.lengths, dtype="int32"), spooled())

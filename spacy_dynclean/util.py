@@ -25,23 +25,32 @@ class DynCleanError(ValueError):
     one line, without a traceback."""
 
 
+_FAST_MSGPACK = {"depth": 0}
+
+
 @contextmanager
 def fast_msgpack() -> Iterator[None]:
     """Speed up DocBin (de)serialization of span groups: srsly collects its
     msgpack encoders from catalogue (a scan of the global registry and the
     entry points) for every span group, which costs tens of seconds on a
-    CoNLL03-sized corpus. Collect them once and reuse them in the block."""
+    CoNLL03-sized corpus. Collect them once and reuse them in the block
+    (blocks may nest and interleave, as readers read in step with a writer:
+    the last to end puts catalogue back)."""
     from srsly import msgpack
 
     registries = [msgpack.msgpack_encoders, msgpack.msgpack_decoders]
-    try:
+    if _FAST_MSGPACK["depth"] == 0:
         for reg in registries:
             found = reg.get_all()
             reg.get_all = lambda found=found: dict(found)  # type: ignore[method-assign]
+    _FAST_MSGPACK["depth"] += 1
+    try:
         yield
     finally:
-        for reg in registries:
-            reg.__dict__.pop("get_all", None)
+        _FAST_MSGPACK["depth"] -= 1
+        if _FAST_MSGPACK["depth"] == 0:
+            for reg in registries:
+                reg.__dict__.pop("get_all", None)
 
 
 def write_json(path: PathLike, data: object) -> None:

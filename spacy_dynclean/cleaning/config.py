@@ -118,6 +118,10 @@ def check_evidence_settings(evidence: Dict[str, Any]) -> None:
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise DynCleanError(f"cleaning config: [evidence] max_span_length must be a whole number of at least 1, "
                             f"not {length!r}")
+    size = evidence.get("batch_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise DynCleanError(f"cleaning config: [evidence] batch_size must be a whole number of docs of at least 1 "
+                            f"or null (the whole corpus at once), not {size!r}")
     for key in ("spans_key", "ignore_key"):
         value = evidence.get(key, "x")
         if not isinstance(value, str) or not value:
@@ -135,7 +139,7 @@ def resolve_clean_config(cfg: Config) -> Resolved:
     filled = Config(interpolated).copy()
     paths = dict(interpolated["paths"])
     evidence = dict(interpolated.get("evidence", {}))
-    unknown = set(evidence) - {"max_span_length", "spans_key", "ignore_key"}
+    unknown = set(evidence) - {"max_span_length", "spans_key", "ignore_key", "batch_size"}
     if unknown:
         raise DynCleanError(f"cleaning config: [evidence] {sorted(unknown)[0]}: unknown setting")
     check_evidence_settings(evidence)

@@ -64,7 +64,9 @@ class Suspicion:
     opinion); `label` a suggested label column per sample (-1: none);
     `proposals` suggested spans; `abstained`: the detector found that its
     evidence says nothing about this corpus (a decision hands the kinds it
-    flags to the other detectors)."""
+    flags to the other detectors); `summed`: the `details` that count
+    samples, added up over the batches of a cleaning in batches (the others
+    describe the corpus and are the same in every batch)."""
 
     positive: numpy.ndarray
     negative: numpy.ndarray
@@ -74,6 +76,7 @@ class Suspicion:
     details: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
     abstained: bool = False
+    summed: Tuple[str, ...] = ()
 
     @classmethod
     def none(cls, n: int) -> "Suspicion":
@@ -103,6 +106,8 @@ class Flags:
     warnings: List[str] = field(default_factory=list)
     # per kind ("positives", "negatives"), the detectors whose evidence spoke on this corpus (not abstained)
     trusted: Dict[str, List[str]] = field(default_factory=dict)
+    # per label: (flagged distant entities, distant entities) among the candidates
+    label_counts: Optional[numpy.ndarray] = None
 
     @property
     def any(self) -> numpy.ndarray:

@@ -40,16 +40,20 @@ def combine(flags: Sequence[numpy.ndarray], rule: str, min_votes: int, n: int) -
     return stacked.sum(axis=0) >= min_votes
 
 
-def majority_warnings(samples, flag_pos: numpy.ndarray, majority: float = 0.5) -> List[str]:
-    """A warning per label with more than `majority` of its positives flagged."""
-    warnings: List[str] = []
+def label_counts(samples, flag_pos: numpy.ndarray) -> numpy.ndarray:
+    """Per label: (its flagged distant entities, its distant entities) among the candidates."""
     real_positive = samples.candidates & samples.positive
-    for j, label in enumerate(samples.labels):
-        of_label = real_positive & (samples.label == j)
-        n_flagged, n_label = int((flag_pos & of_label).sum()), int(of_label.sum())
-        if n_label and n_flagged > majority * n_label:
-            warnings.append(f"{label}: {n_flagged} of {n_label} positives flagged (most of the label)")
-    return warnings
+    return numpy.array([[int((flag_pos & real_positive & (samples.label == j)).sum()),
+                         int((real_positive & (samples.label == j)).sum())] for j in range(len(samples.labels))],
+                       dtype="int64").reshape(-1, 2)
+
+
+def majority_warnings(labels: List[str], counts: numpy.ndarray, majority: float = 0.5) -> List[str]:
+    """A warning per label with more than `majority` of its positives flagged
+    (`counts`: `label_counts`, over the whole corpus)."""
+    return [f"{label}: {int(n_flagged)} of {int(n_label)} positives flagged (most of the label)"
+            for label, (n_flagged, n_label) in zip(labels, counts.tolist())
+            if n_label and n_flagged > majority * n_label]
 
 
 def cap_per_label(samples, flag_pos: numpy.ndarray, suspicion: numpy.ndarray, max_fraction: float) -> List[str]:
@@ -71,14 +75,21 @@ def cap_per_label(samples, flag_pos: numpy.ndarray, suspicion: numpy.ndarray, ma
 
 def volume_warnings(samples, flags: Flags, docs_in: int, docs_dropped: int, *, max_negative_share: float = 0.1,
                     max_dropped_share: float = 0.1) -> List[str]:
+    """`volume_counts` of one table of samples: the warnings when cleaning
+    masks a large share of the non-entity spans or drops many docs."""
+    negatives = int((samples.candidates & ~samples.positive).sum())
+    return volume_counts(negatives, int(flags.negative.sum()), docs_in, docs_dropped,
+                         max_negative_share=max_negative_share, max_dropped_share=max_dropped_share)
+
+
+def volume_counts(negatives: int, flagged: int, docs_in: int, docs_dropped: int, *, max_negative_share: float = 0.1,
+                  max_dropped_share: float = 0.1) -> List[str]:
     """Warnings when cleaning masks a large share of the non-entity spans or
     drops many docs (every token masked): both usually mean thresholds that
     fell inside margins recorded before the model learned anything (k too
     small, or a recording run too short), and a dropped doc's negatives are
     lost to retraining."""
     warnings: List[str] = []
-    negatives = int((samples.candidates & ~samples.positive).sum())
-    flagged = int(flags.negative.sum())
     if negatives and flagged > max_negative_share * negatives:
         warnings.append(
             f"{flagged:,} of {negatives:,} negatives flagged ({flagged / negatives:.0%}): the threshold may lie "
@@ -166,16 +177,18 @@ class Decision:
             votes += (s.positive & flag_pos) | (s.negative & flag_neg)
         warnings: List[str] = []
         if self.max_label_fraction is not None:
+            evidence.whole("[decision] max_label_fraction (it ranks each label's flags over the corpus)")
             first = suspicions[self.positives[0]].score if self.positives else numpy.zeros(n)
             warnings += cap_per_label(samples, flag_pos, votes * 1e6 + numpy.nan_to_num(first, nan=0.0),
                                       self.max_label_fraction)
-        warnings += majority_warnings(samples, flag_pos, self.majority_warning)
+        counts = label_counts(samples, flag_pos)
+        warnings += majority_warnings(samples.labels, counts, self.majority_warning)
         trusted = trusted_detectors(deciding, suspicions)
         for kind, names in deciding.items():
             if names and not trusted[kind]:
                 warnings.append(f"every detector of the {kind} ({', '.join(names)}) abstained on this corpus: "
                                 f"no {kind} flagged")
-        return Flags(flag_pos, flag_neg, protected, votes, warnings, trusted)
+        return Flags(flag_pos, flag_neg, protected, votes, warnings, trusted, counts)
 
 
 def overlaps_long_entity(evidence: Evidence, rows_mask: numpy.ndarray) -> numpy.ndarray:

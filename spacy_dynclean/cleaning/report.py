@@ -1,13 +1,14 @@
 """The report of a cleaning: the JSON record of every detector's flags, the
 decision and every change, and its short Markdown twin."""
-from dataclasses import asdict, is_dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy
 from spacy.tokens import Doc
 
-from spacy_dynclean.cleaning.contract import Flags, Suspicion
+from spacy_dynclean.cleaning.contract import Cleaned, CleanStats, Flags, Suspicion
 from spacy_dynclean.cleaning.decision import Decision
 from spacy_dynclean.evidence.bundle import Evidence
 from spacy_dynclean.recording.samples import changed_non_entities, doc_id
@@ -55,11 +56,90 @@ def label_rows(evidence: Evidence, flags: Flags) -> Dict[str, Dict[str, int]]:
             for j, label in enumerate(samples.labels)}
 
 
-def decision_row(decision: Decision, flags: Flags) -> Dict[str, Any]:
+def decision_row(decision: Decision, trusted: Dict[str, List[str]]) -> Dict[str, Any]:
     """The decision's settings that explain the flags, and whom it trusted."""
     return {"positives": decision.positives, "negatives": decision.negatives,
             "positive_rule": decision.positive_rule, "negative_rule": decision.negative_rule,
-            "hand_off": decision.hand_off, "trusted": flags.trusted}
+            "hand_off": decision.hand_off, "trusted": trusted}
+
+
+@dataclass
+class Tally:
+    """What a cleaning's report counts, for the whole corpus or one batch;
+    `add` sums a batch into the cleaning's (see the report's keys)."""
+
+    samples: int = 0
+    positives: int = 0
+    negatives: int = 0
+    candidate_negatives: int = 0
+    detectors: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    summed: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    flagged_positives: int = 0
+    flagged_negatives: int = 0
+    protected_negatives: int = 0
+    negatives_in_corpus: int = 0
+    per_label: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    label_counts: Optional[numpy.ndarray] = None
+    stats: CleanStats = field(default_factory=CleanStats)
+    entities_too_long: int = 0
+    trusted: Dict[str, List[str]] = field(default_factory=dict)
+    rows_positive: List[int] = field(default_factory=list)
+    rows_negative: List[int] = field(default_factory=list)
+    #: the decision's and detectors' warnings, in order, each once (not those made from counts)
+    warnings: List[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, evidence: Evidence, suspicions: Dict[str, Suspicion], flags: Flags, cleaned: Cleaned,
+           warnings: List[str]) -> "Tally":
+        """The counts of one cleaning (or batch) of `evidence`; rows are the whole table's."""
+        samples = evidence.samples
+        real = ~samples.threshold
+        return cls(
+            samples=int(real.sum()), positives=int((samples.positive & real).sum()),
+            negatives=int((~samples.positive & real).sum()),
+            candidate_negatives=int((samples.candidates & ~samples.positive).sum()),
+            detectors=detector_rows(evidence, suspicions),
+            summed={name: s.summed for name, s in suspicions.items()},
+            flagged_positives=int(flags.positive.sum()), flagged_negatives=int(flags.negative.sum()),
+            protected_negatives=flags.protected_negatives,
+            negatives_in_corpus=negatives_in_corpus(evidence, cleaned.docs), per_label=label_rows(evidence, flags),
+            label_counts=flags.label_counts, stats=cleaned.stats,
+            entities_too_long=int(samples.meta.get("gold_spans_too_long", 0)), trusted=flags.trusted,
+            rows_positive=evidence.table_rows(flags.positive.nonzero()[0]).tolist(),
+            rows_negative=evidence.table_rows(flags.negative.nonzero()[0]).tolist(),
+            warnings=list(dict.fromkeys(warnings)),
+        )
+
+    def add(self, part: "Tally") -> None:
+        """Add a batch's counts (the entities too long to be samples are the
+        recording's count, of the whole corpus)."""
+        if not self.detectors:
+            self.detectors, self.summed, self.trusted = part.detectors, part.summed, part.trusted
+            self.stats, self.per_label = CleanStats(strategy=part.stats.strategy), part.per_label
+            part_stats, self.label_counts = part.stats, part.label_counts
+            self.entities_too_long = part.entities_too_long
+        else:
+            for name, row in part.detectors.items():
+                mine = self.detectors[name]
+                for key in dict.fromkeys(("flagged_positives", "flagged_negatives", "proposals", *self.summed[name])):
+                    mine[key] = mine.get(key, 0) + row.get(key, 0)
+            for label, row in part.per_label.items():
+                for key in row:
+                    self.per_label[label][key] += row[key]
+            if part.label_counts is not None and self.label_counts is not None:
+                self.label_counts = self.label_counts + part.label_counts
+            part_stats = part.stats
+        for key in ("samples", "positives", "negatives", "candidate_negatives", "flagged_positives",
+                    "flagged_negatives", "protected_negatives", "negatives_in_corpus"):
+            setattr(self, key, getattr(self, key) + getattr(part, key))
+        for key in ("docs_in", "docs_out", "docs_dropped", "positives_removed", "positives_relabelled",
+                    "negatives_masked", "negatives_relabelled", "masked_tokens"):
+            setattr(self.stats, key, getattr(self.stats, key) + getattr(part_stats, key))
+        self.stats.changes = dict(Counter(self.stats.changes) + Counter(part_stats.changes)) \
+            if part_stats.changes or self.stats.changes else {}
+        self.rows_positive += part.rows_positive
+        self.rows_negative += part.rows_negative
+        self.warnings = list(dict.fromkeys([*self.warnings, *part.warnings]))
 
 
 def markdown_summary(report: Dict[str, Any]) -> str:

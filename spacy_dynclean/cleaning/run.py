@@ -14,7 +14,9 @@ one more suspicion, which the decision's own strategy honours first; the
 one-run training callback hands `load` the evidence it holds in memory.
 """
 import inspect
+import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -24,19 +26,24 @@ from wasabi import msg
 
 from spacy_dynclean.cleaning.config import Resolved, load_clean_config, resolve_clean_config
 from spacy_dynclean.cleaning.contract import Cleaned, Detector, Flags, Suspicion
-from spacy_dynclean.cleaning.decision import Decision, volume_warnings
-from spacy_dynclean.cleaning.report import (decision_row, detector_rows, jsonable, label_rows, markdown_summary,
-                                           negatives_in_corpus)
+from spacy_dynclean.cleaning.batches import Passes, Source
+from spacy_dynclean.cleaning.decision import Decision, majority_warnings, volume_counts, volume_warnings
+from spacy_dynclean.cleaning.report import Tally, decision_row, jsonable, markdown_summary
 from spacy_dynclean.convert import write_docbin
-from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.docbin import DocBinWriter
+from spacy_dynclean.evidence.bundle import Evidence, Missing, given_paths
 from spacy_dynclean.outputs import Outputs
-from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, write_json
+from spacy_dynclean.util import (DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, fast_msgpack,
+                                 write_json)
 
 
-def run_detectors(evidence: Evidence, detectors: Dict[str, Detector], names: List[str]) -> Dict[str, Suspicion]:
-    """Call each detector the decision reads; errors name its section."""
+def run_detectors(evidence: Evidence, detectors: Dict[str, Detector], names: List[str], *, quiet: bool = False
+                  ) -> Dict[str, Suspicion]:
+    """Call each detector the decision reads; errors name its section
+    (`quiet`: no line per detector, as for each batch of a cleaning in batches)."""
     out: Dict[str, Suspicion] = {}
     n = len(evidence.samples)
+    missing: Dict[Any, Any] = {}
     for name in names:
         if name not in detectors:
             continue  # the decision names it: Decision.flag says so
@@ -44,13 +51,36 @@ def run_detectors(evidence: Evidence, detectors: Dict[str, Detector], names: Lis
         try:
             suspicion = detectors[name](evidence)
             Suspicion.check(suspicion, n)
+        except Missing as e:  # a batch: the other detectors may ask for counts too, in the same pass
+            missing.update(e.counts)
+            continue
         except DynCleanError as e:
             text = str(e)
             raise DynCleanError(text if text.startswith("[") else f"[detectors.{name}] {text}") from None
-        msg.info(f"detectors.{name}: {int(suspicion.positive.sum()):,} positives and "
-                 f"{int(suspicion.negative.sum()):,} negatives flagged ({time.time() - start:.1f}s)")
+        if not quiet:
+            msg.info(f"detectors.{name}: {int(suspicion.positive.sum()):,} positives and "
+                     f"{int(suspicion.negative.sum()):,} negatives flagged ({time.time() - start:.1f}s)")
         out[name] = suspicion
+    if missing:
+        raise Missing(missing)
     return out
+
+
+def apply_strategy(decision: Decision, evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion],
+                   reviewed: Optional[Suspicion] = None) -> Cleaned:
+    """The decision's strategy on `evidence`; errors name its section."""
+    strategy = decision.strategy
+    try:
+        if reviewed is None:
+            cleaned = strategy(evidence, flags, suspicions)
+        elif "reviewed" in inspect.signature(strategy).parameters:
+            cleaned = strategy(evidence, flags, suspicions, reviewed=reviewed)
+        else:
+            raise DynCleanError("this strategy takes no reviewed decisions (no `reviewed` argument)")
+    except DynCleanError as e:
+        text = str(e)
+        raise DynCleanError(text if text.startswith("[") else f"[decision.strategy] {text}") from None
+    return Cleaned(*cleaned) if isinstance(cleaned, tuple) else cleaned  # a user's strategy may return (docs, stats)
 
 
 def unread_overrides(overrides: Dict[str, Any], resolved: Resolved) -> List[str]:
@@ -159,19 +189,7 @@ class Cleaning:
         `reviewed`: a reviewer's decisions, which the strategy honours first."""
         flags = self.flags if self.flags is not None else self.decide()
         assert self.evidence is not None
-        strategy = self.decision.strategy
-        try:
-            if reviewed is None:
-                cleaned = strategy(self.evidence, flags, self.suspicions)
-            elif "reviewed" in inspect.signature(strategy).parameters:
-                cleaned = strategy(self.evidence, flags, self.suspicions, reviewed=reviewed)
-            else:
-                raise DynCleanError("this strategy takes no reviewed decisions (no `reviewed` argument)")
-        except DynCleanError as e:
-            text = str(e)
-            raise DynCleanError(text if text.startswith("[") else f"[decision.strategy] {text}") from None
-        if isinstance(cleaned, tuple):  # a user's strategy may return (docs, stats)
-            cleaned = Cleaned(*cleaned)
+        cleaned = apply_strategy(self.decision, self.evidence, flags, self.suspicions, reviewed)
         stats = cleaned.stats
         flags.warnings += volume_warnings(
             self.evidence.samples, flags, stats.docs_in, stats.docs_dropped,
@@ -185,24 +203,75 @@ class Cleaning:
         """The JSON report of a cleaning that wrote `output`."""
         evidence, flags, cleaned = self.evidence, self.flags, self.cleaned
         assert evidence is not None and flags is not None and cleaned is not None
-        samples = evidence.samples
-        real = ~samples.threshold
+        return self.report_of(Tally.of(evidence, self.suspicions, flags, cleaned, []), evidence, flags.warnings,
+                              output)
+
+    def report_of(self, tally: Tally, evidence: Evidence, warnings: List[str], output: PathLike) -> Dict[str, Any]:
+        """The JSON report of the counts `tally` (`evidence`: the corpus's, or a batch's)."""
+        stats = tally.stats
         return {
             "input": str(evidence.corpus), "output": str(output), "config": self.source,
             "overrides": jsonable(self.overrides), "paths": evidence.paths,
-            "samples": int(real.sum()), "positives": int((samples.positive & real).sum()),
-            "negatives": int((~samples.positive & real).sum()), "epochs_recorded": samples.n_epochs,
+            "samples": tally.samples, "positives": tally.positives, "negatives": tally.negatives,
+            "epochs_recorded": evidence.samples.n_epochs,
             "threshold_samples": int(evidence.threshold.threshold.sum()) if evidence.threshold is not None else 0,
-            "detectors": detector_rows(evidence, self.suspicions), "decision": decision_row(self.decision, flags),
-            "flagged_positives": int(flags.positive.sum()), "flagged_negatives": int(flags.negative.sum()),
-            "negatives_in_corpus": negatives_in_corpus(evidence, cleaned.docs),
-            "protected_negatives": flags.protected_negatives, "per_label": label_rows(evidence, flags),
-            "strategy": cleaned.stats.strategy, **jsonable(cleaned.stats),
-            "entities_too_long": int(samples.meta.get("gold_spans_too_long", 0)), "warnings": flags.warnings,
-            "flagged_rows": {"positives": flags.positive.nonzero()[0].tolist(),
-                             "negatives": flags.negative.nonzero()[0].tolist()},
+            "detectors": tally.detectors, "decision": decision_row(self.decision, tally.trusted),
+            "flagged_positives": tally.flagged_positives, "flagged_negatives": tally.flagged_negatives,
+            "negatives_in_corpus": tally.negatives_in_corpus, "protected_negatives": tally.protected_negatives,
+            "per_label": tally.per_label, "strategy": stats.strategy, **jsonable(stats),
+            "entities_too_long": tally.entities_too_long, "warnings": warnings,
+            "flagged_rows": {"positives": tally.rows_positive, "negatives": tally.rows_negative},
             "resolved_config": self.resolved.text, "seconds": round(time.time() - self.started, 2),
         }
+
+    def clean_in_batches(self, outputs: Outputs, files: CleanFiles, batch_size: int) -> Dict[str, Any]:
+        """`apply` and `write`, a batch of `batch_size` docs at a time in
+        passes over the corpus (`cleaning.batches`): the same corpus and
+        report as the whole corpus in memory would give."""
+        source = Source.load(given_paths(self.resolved.paths), batch_size)
+        msg.info(f"Cleaning {source.corpus} in batches of {batch_size:,} docs ({len(source.dynamics.doc_ids):,} "
+                 f"docs, {len(source.dynamics):,} samples x {source.dynamics.n_epochs} epochs)")
+        decision, labels = self.decision, source.dynamics.labels
+        with ExitStack() as stack:
+            stack.enter_context(fast_msgpack())
+            file = stack.enter_context(outputs.path(files.corpus).open("wb"))
+            spool = stack.enter_context(tempfile.TemporaryFile(dir=outputs.path(files.corpus).parent))
+            state: Dict[str, Any] = {}
+
+            def restart() -> None:
+                for f in (file, spool):
+                    f.seek(0)
+                    f.truncate()
+                state.update(tally=Tally(), writer=DocBinWriter(file, spool), last=None)
+
+            def visit(batch: Evidence) -> None:
+                suspicions = run_detectors(batch, self.resolved.detectors, decision.detectors, quiet=True)
+                flags = decision.flag(batch, suspicions)
+                cleaned = apply_strategy(decision, batch, flags, suspicions)
+                assert flags.label_counts is not None
+                majority = majority_warnings(labels, flags.label_counts, decision.majority_warning)
+                warnings = [*flags.warnings[len(majority):], *self.warnings,
+                            *(f"detectors.{name}: {w}" for name, s in suspicions.items() for w in s.warnings)]
+                for doc in cleaned.docs:
+                    state["writer"].add(doc)
+                state["tally"].add(Tally.of(batch, suspicions, flags, cleaned, warnings))
+                state["last"] = batch
+
+            Passes(source.batches).run(visit, restart)
+            tally: Tally = state["tally"]
+            if not tally.stats.docs_out:
+                raise DynCleanError("cleaning would drop every doc: nothing written")
+            state["writer"].close()
+        assert tally.label_counts is not None
+        warnings = [*majority_warnings(labels, tally.label_counts, decision.majority_warning), *tally.warnings,
+                    *volume_counts(tally.candidate_negatives, tally.flagged_negatives, tally.stats.docs_in,
+                                   tally.stats.docs_dropped, max_negative_share=decision.max_negative_share,
+                                   max_dropped_share=decision.max_dropped_share)]
+        tally.rows_positive.sort()
+        tally.rows_negative.sort()
+        report = self.report_of(tally, state["last"], warnings, files.corpus)
+        self.write_reports(outputs, files, report)
+        return report
 
     def write(self, outputs: Outputs, files: CleanFiles) -> Dict[str, Any]:
         """Write the corrected corpus, its report (JSON and Markdown) and the
@@ -211,10 +280,14 @@ class Cleaning:
         report = self.report(files.corpus)
         # an OSError here (a full disk) leaves the transaction, which names the output it was writing
         write_docbin(self.cleaned.docs, outputs.path(files.corpus))
+        self.write_reports(outputs, files, report)
+        return report
+
+    def write_reports(self, outputs: Outputs, files: CleanFiles, report: Dict[str, Any]) -> None:
+        """The report (JSON and Markdown) and the resolved config, into `outputs`."""
         write_json(outputs.path(files.report), report)
         outputs.path(files.summary).write_text(markdown_summary(report), encoding="utf8")
         outputs.path(files.config).write_text(self.resolved.text, encoding="utf8")
-        return report
 
 
 def run_clean(
@@ -226,14 +299,16 @@ def run_clean(
     anything is wrong. Returns the report."""
     cleaning = Cleaning.from_config(config, overrides, code_path=code_path)
     files = CleanFiles.of(output, report_path)
+    batch_size = cleaning.resolved.evidence.get("batch_size")
     with Outputs(files.all, cleaning.inputs) as outputs:
-        cleaning.apply()
-        report = cleaning.write(outputs, files)
+        if batch_size:
+            report = cleaning.clean_in_batches(outputs, files, int(batch_size))
+        else:
+            cleaning.apply()
+            report = cleaning.write(outputs, files)
         outputs.commit()
-    stats = cleaning.cleaned.stats if cleaning.cleaned is not None else None
-    assert stats is not None and cleaning.flags is not None
-    msg.good(f"Wrote {stats.docs_out:,} docs to {files.corpus} ({stats.docs_dropped} dropped); report: "
+    msg.good(f"Wrote {report['docs_out']:,} docs to {files.corpus} ({report['docs_dropped']} dropped); report: "
              f"{files.report}, {files.summary}; config: {files.config} ({time.time() - cleaning.started:.1f}s)")
-    for w in cleaning.flags.warnings:
+    for w in report["warnings"]:
         msg.warn(w)
     return report

@@ -23,7 +23,6 @@ from spacy_dynclean.cleaning.contract import (CleanStats, Cleaned, Flags, Propos
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.evidence.bundle import Evidence
 from spacy_dynclean.recording.samples import doc_id, gold_spans
-from spacy_dynclean.evidence.scores import resolve_k
 from spacy_dynclean.util import CHANGES_KEY, DynCleanError
 
 STRATEGIES = ("remove", "relabel")
@@ -173,7 +172,7 @@ def relabel(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], 
     before the prediction."""
     dynamics = evidence.require("dynamics")
     check_k(k, dynamics.n_epochs, evidence.paths.get("dynamics"))
-    k_used = resolve_k(dynamics, k)
+    k_used = evidence.k_of(k)
     if reviewed is not None:
         stable = stable_proposals(dynamics, flags, min(k_used, dynamics.n_epochs), min_agreement)
         return correct_docs(evidence, flags, {REVIEW: reviewed, "relabel": stable}, [REVIEW, "relabel"])

@@ -13,7 +13,7 @@ shares are too noisy to say (no verdict).
 """
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
@@ -58,16 +58,28 @@ def novel_share(entities: Counter, known: Iterable[str]) -> float:
     return sum(n for text, n in entities.items() if text not in known) / total if total else 0.0
 
 
+def entity_texts(docs: List[Doc], spans_key: str, first: int = 0) -> Tuple[Counter, Counter]:
+    """The entity texts of every 10th training doc (counting from the corpus's
+    first, `first` being the position of `docs[0]`), and of the others."""
+    held: Counter = Counter()
+    rest: Counter = Counter()
+    for i, doc in enumerate(docs, first):
+        (held if i % HELD_OUT_EVERY == 0 else rest).update(span.text for span in gold_spans(doc, spans_key))
+    return held, rest
+
+
 def check_dev(forms: FormEvidence, docs: List[Doc], spans_key: str, margin: float = 0.1,
               min_entities: int = 100) -> DevCheck:
     """Compare the dev gold entities of `forms` with the training `docs`' distant entities."""
+    return check_dev_counts(forms, *entity_texts(docs, spans_key), margin=margin, min_entities=min_entities)
+
+
+def check_dev_counts(forms: FormEvidence, held: Counter, rest: Counter, margin: float = 0.1,
+                     min_entities: int = 100) -> DevCheck:
+    """`check_dev` from the training corpus's `entity_texts`."""
     dev: Counter = Counter()
     for (text, _), n in forms.gold.items():
         dev[text] += n
-    held: Counter = Counter()  # the entity texts of every 10th training doc, and of the rest
-    rest: Counter = Counter()
-    for i, doc in enumerate(docs):
-        (held if i % HELD_OUT_EVERY == 0 else rest).update(span.text for span in gold_spans(doc, spans_key))
     return DevCheck(
         dev_novel=novel_share(dev, held.keys() | rest.keys()),
         train_novel=novel_share(held, rest),

@@ -114,6 +114,14 @@ class CasingStats:
                     getattr(stats, case)[w.lower()] += 1
         return stats
 
+    def __iadd__(self, other: "CasingStats") -> "CasingStats":
+        """Add another part of the corpus's counts."""
+        self.lower.update(other.lower)
+        self.capitalized.update(other.capitalized)
+        self.sentences += other.sentences
+        self.sentences_with_case += other.sentences_with_case
+        return self
+
     def p_common(self, word: str) -> float:
         """Posterior probability that `word` is mostly written in lower case."""
         low = word.lower()
@@ -150,6 +158,12 @@ class CollocationStats:
                 if i > 0:
                     counts[("after", words[i - 1], low)] += 1
         return stats
+
+    def __iadd__(self, other: "CollocationStats") -> "CollocationStats":
+        """Add another part of the corpus's counts."""
+        self.capitalized.update(other.capitalized)
+        self.lower.update(other.lower)
+        return self
 
     def p_name(self, key: Tuple[str, str, str]) -> float:
         """Posterior probability that the word is mostly capitalized beside this neighbour."""

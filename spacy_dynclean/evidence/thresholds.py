@@ -4,7 +4,7 @@ distant entities; negatives: non-entity spans), or per label for positives.
 A sample is flagged when its score (AUM by default) is *below* its threshold.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy
 
@@ -53,17 +53,18 @@ def percentile_threshold(values: numpy.ndarray, percentile: float) -> float:
     return float(numpy.percentile(values, percentile))
 
 
-def threshold_sample_kinds(dynamics: Dynamics) -> numpy.ndarray:
+def threshold_sample_kinds(dynamics: Dynamics, rows: Any = None) -> numpy.ndarray:
     """Which kind a threshold sample calibrates: True = positives.
 
     A sample trained with the fake class calibrates the kind it came from
     (DynClean); one trained with an existing label calibrates the kind of
     that label: a former entity relabelled non-entity looks like a missed
-    entity, so it calibrates negatives.
+    entity, so it calibrates negatives. Of every sample, or of `rows`.
     """
     n_labels = len(dynamics.labels)
-    fake = dynamics.assigned > n_labels
-    return numpy.where(fake, dynamics.label < n_labels, dynamics.assigned < n_labels)
+    assigned = dynamics.assigned if rows is None else dynamics.assigned[rows]
+    label = dynamics.label if rows is None else dynamics.label[rows]
+    return numpy.where(assigned > n_labels, label < n_labels, assigned < n_labels)
 
 
 def from_threshold_samples(
@@ -71,25 +72,25 @@ def from_threshold_samples(
     negative_percentile: float, per_label: bool = False, ranking: str = "aum",
 ) -> Thresholds:
     """Percentiles of the threshold samples' scores, per kind (and label)."""
-    thr = threshold_dynamics.threshold
-    if not thr.any():
+    rows = numpy.nonzero(threshold_dynamics.threshold)[0]  # read those rows alone: the run may be large
+    if not len(rows):
         raise DynCleanError(
             "the threshold dynamics hold no threshold samples: train with "
             "--components.dynclean_ner.threshold_samples true"
         )
-    scores = compute_scores(threshold_dynamics, k).ranking(ranking)
-    kinds = threshold_sample_kinds(threshold_dynamics)
-    pos_vals = scores[thr & kinds]
-    neg_vals = scores[thr & ~kinds]
+    scores = compute_scores(threshold_dynamics, k, rows).ranking(ranking)
+    n_labels = len(threshold_dynamics.labels)
+    assigned, label = threshold_dynamics.assigned[rows], threshold_dynamics.label[rows]
+    kinds = threshold_sample_kinds(threshold_dynamics, rows)
+    pos_vals = scores[kinds]
+    neg_vals = scores[~kinds]
     per: Dict[str, float] = {}
     if per_label:
-        n_labels = len(threshold_dynamics.labels)
-        col = numpy.where(threshold_dynamics.assigned > n_labels, threshold_dynamics.label,
-                          threshold_dynamics.assigned)
-        for j, label in enumerate(threshold_dynamics.labels):
-            vals = scores[thr & kinds & (col == j)]
+        col = numpy.where(assigned > n_labels, label, assigned)
+        for j, name in enumerate(threshold_dynamics.labels):
+            vals = scores[kinds & (col == j)]
             if len(vals):
-                per[label] = percentile_threshold(vals, positive_percentile)
+                per[name] = percentile_threshold(vals, positive_percentile)
     return Thresholds(
         method="threshold-samples",
         positive=percentile_threshold(pos_vals, positive_percentile),

@@ -7,7 +7,7 @@ memory-mapped columns until a caller asks for them, and `epochs_of` reads
 only the epochs it is asked for.
 """
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy
 from spacy.tokens import Doc
@@ -139,6 +139,32 @@ class Dynamics:
         if k is not None and k < 1:
             raise DynCleanError(f"k (epochs to average) must be at least 1, not {k}")
         return self.epochs_of("margins", k).mean(axis=1)
+
+    def batch(self, positions: numpy.ndarray, bases: numpy.ndarray) -> Tuple["Dynamics", numpy.ndarray]:
+        """The table of the docs at `positions` (ascending; `bases`: the first
+        row of every doc, and the table's length last) as a table of its own,
+        doc positions from 0, read into memory; and the table's row of each
+        of its rows."""
+        counts = bases[positions + 1] - bases[positions]
+        starts = numpy.repeat(bases[positions] - numpy.concatenate([[0], numpy.cumsum(counts)[:-1]]), counts)
+        rows = starts + numpy.arange(int(counts.sum()), dtype="int64")
+        arrays: Dict[str, Any] = {name: storage.take(getattr(self, name), rows) for name in SAMPLE_ARRAYS}
+        arrays["doc"] = numpy.repeat(numpy.arange(len(positions), dtype=arrays["doc"].dtype), counts)
+        for name in EPOCH_ARRAYS:
+            cols = self._columns[name]
+            arrays[name] = [storage.take(c, rows) for c in cols] if isinstance(cols, list) \
+                else storage.take(cols, rows)
+        ids = self.doc_ids
+        return Dynamics({**self.meta, "doc_ids": [ids[int(p)] for p in positions]}, arrays), rows
+
+    def row_counts(self, chunk: int = _CHUNK) -> numpy.ndarray:
+        """The first row of every doc, and the table's length last (rows are
+        grouped by doc), read a chunk at a time."""
+        counts = numpy.zeros(len(self.doc_ids), dtype="int64")
+        for lo in range(0, len(self.doc), chunk):
+            part = storage.take(self.doc, slice(lo, lo + chunk))
+            counts += numpy.bincount(part, minlength=len(counts))[:len(counts)]
+        return numpy.concatenate([[0], numpy.cumsum(counts)]).astype("int64")
 
     def keys(self) -> List[tuple]:
         """(doc id, start, end) of every sample."""

@@ -145,10 +145,11 @@ class SampleIndex:
     @classmethod
     def from_docs(
         cls, docs: Iterable[Doc], labels: Sequence[str], *, max_span_length: int,
-        spans_key: str, ignore_key: str,
+        spans_key: str, ignore_key: str, fingerprint: bool = True,
     ) -> "SampleIndex":
         """Every candidate span of `docs` (ordered by doc id), labelled from
-        the `spans_key` group and flagged ignored from `ignore_key`."""
+        the `spans_key` group and flagged ignored from `ignore_key`; without
+        `fingerprint`, the corpus's hash is left empty."""
         docs = list(docs)
         label_map = {label: i for i, label in enumerate(labels)}
         neg = len(labels)
@@ -199,7 +200,7 @@ class SampleIndex:
             label=label_col,
             assigned=label_col.copy(),
             flags=flags,
-            fingerprint=corpus_fingerprint(docs, spans_key, ignore_key),
+            fingerprint=corpus_fingerprint(docs, spans_key, ignore_key) if fingerprint else "",
             too_long=too_long,
         )
 

@@ -10,6 +10,7 @@ touches only the epochs it reads. Format 1 (one ``dynamics.npz`` rewritten
 after each epoch) is still read.
 """
 import json
+import mmap
 import os
 import re
 from pathlib import Path
@@ -89,6 +90,27 @@ def load_column(folder: Path, name: str) -> numpy.ndarray:
         raise DynCleanError(f"{file}: cannot be read ({e.strerror or e})") from None
     except Exception as e:  # a truncated or foreign .npy
         raise DynCleanError(f"{file}: not a readable array, truncated or corrupt? ({type(e).__name__}: {e})") from None
+
+
+def take(array: numpy.ndarray, rows: numpy.ndarray) -> numpy.ndarray:
+    """`array[rows]` in memory of its own; the pages of a memory-mapped file
+    it read are then let go, so a large recording read batch by batch does
+    not stay resident in the process."""
+    out = array[rows]
+    out = numpy.array(out) if isinstance(out, numpy.memmap) or out.base is not None else out
+    release(array)
+    return out
+
+
+def release(array: numpy.ndarray) -> None:
+    """Let the pages of a memory-mapped array go (they are read again from
+    the file when next needed); nothing for an array in memory."""
+    mapped = getattr(array, "_mmap", None)
+    if isinstance(mapped, mmap.mmap) and hasattr(mapped, "madvise"):
+        try:
+            mapped.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 def dynamics_file(path: PathLike) -> Path:

@@ -9,7 +9,7 @@ from spacy.util import registry
 
 from spacy_dynclean.cleaning.contract import Detector, Suspicion, check_k, check_range, validate_k
 from spacy_dynclean.evidence.bundle import Evidence
-from spacy_dynclean.evidence.scores import RANKINGS, compute_scores, resolve_k
+from spacy_dynclean.evidence.scores import RANKINGS, compute_scores
 from spacy_dynclean.evidence.thresholds import (METHODS, Thresholds, from_fraction, from_mixture,
                                                 from_threshold_samples)
 from spacy_dynclean.util import DynCleanError
@@ -28,8 +28,11 @@ def estimate_thresholds(evidence: Evidence, scores: numpy.ndarray, k: int, *, me
                 f"k={k} epochs are averaged, but the threshold run ({evidence.paths.get('threshold_dynamics')}) "
                 f"recorded {threshold.n_epochs}: train it for at least k epochs"
             )
-        return from_threshold_samples(threshold, k=k, positive_percentile=positive_percentile,
-                                      negative_percentile=negative_percentile, per_label=per_label, ranking=ranking)
+        return evidence.once(("aum_thresholds", k, positive_percentile, negative_percentile, per_label, ranking),
+                             lambda: from_threshold_samples(threshold, k=k, positive_percentile=positive_percentile,
+                                                            negative_percentile=negative_percentile,
+                                                            per_label=per_label, ranking=ranking))
+    evidence.whole(f"[detectors] aum method {method!r} (it reads every sample's score)")
     if method == "mixture":
         return from_mixture(scores, dynamics.positive, dynamics.candidates)
     return from_fraction(scores, dynamics.positive, dynamics.candidates, positive_fraction=positive_fraction,
@@ -44,7 +47,7 @@ def aum_suspicion(evidence: Evidence, *, method: str = "threshold-samples", rank
     below their kind's threshold (AUM, Pleiss et al. 2020; DynClean)."""
     dynamics = evidence.require("dynamics")
     check_k(k, dynamics.n_epochs, evidence.paths.get("dynamics"))
-    k_used = resolve_k(dynamics, k)
+    k_used = evidence.k_of(k)
     scores = compute_scores(dynamics, k_used).ranking(ranking)
     thresholds = estimate_thresholds(
         evidence, scores, k_used, method=method, ranking=ranking, positive_percentile=positive_percentile,

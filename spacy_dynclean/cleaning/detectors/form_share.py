@@ -14,8 +14,9 @@ training run (counts of the corpus itself), so it speaks where names are
 lower case; it suggests no label, so the correction strategy masks what it
 flags (a wrong flag costs one entity's supervision, not a wrong negative).
 """
+from collections import Counter
 from functools import partial
-from typing import Dict, Tuple
+from typing import List, Tuple
 
 import numpy
 from spacy.util import registry
@@ -32,16 +33,13 @@ def form_share_suspicion(evidence: Evidence, *, max_share: float = 0.5, min_coun
     is one minus that share."""
     samples = evidence.samples
     n = len(samples)
-    positive = samples.candidates & samples.positive
-    free = samples.candidates & ~samples.positive & ~overlaps_positive(samples.doc, samples.start, samples.end,
-                                                                       samples.positive)
-    words = lower_words(evidence)
-    rows = numpy.nonzero(positive)[0]
-    forms = [tuple(words[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])]) for r in rows.tolist()]
-    labelled: Dict[Tuple[str, ...], int] = {}
-    for form in forms:
-        labelled[form] = labelled.get(form, 0) + 1
-    unlabelled = {form: len(found) for form, found in form_occurrences(evidence, set(labelled), free).items()}
+    rows = numpy.nonzero(samples.candidates & samples.positive)[0]
+    forms = entity_forms(evidence, rows)
+    (labelled,) = evidence.counts({"entity_forms": lambda ev: Counter(
+        entity_forms(ev, numpy.nonzero(ev.samples.candidates & ev.samples.positive)[0]))})
+    known = set(labelled)
+    (unlabelled,) = evidence.counts({"entity_forms_free": lambda ev: Counter(
+        {form: len(found) for form, found in form_occurrences(ev, known, free_spans(ev)).items()})})
     share = numpy.array([labelled[f] / (labelled[f] + unlabelled[f]) for f in forms], dtype="float32")
     total = numpy.array([labelled[f] + unlabelled[f] for f in forms], dtype="int64")
     hit = (share < max_share) & (total >= min_count)
@@ -51,9 +49,24 @@ def form_share_suspicion(evidence: Evidence, *, max_share: float = 0.5, min_coun
     score[rows] = 1.0 - share
     out = Suspicion.none(n)
     out.positive, out.score = flagged, score
-    out.details = {"forms": len(labelled), "forms_flagged": len({f for f, h in zip(forms, hit.tolist()) if h}),
-                   "flagged_positives": int(flagged.sum())}
+    forms_flagged = sum(1 for f, k in labelled.items() if numpy.float32(k / (k + unlabelled[f])) < max_share
+                        and k + unlabelled[f] >= min_count)
+    out.details = {"forms": len(labelled), "forms_flagged": forms_flagged, "flagged_positives": int(flagged.sum())}
+    out.summed = ("flagged_positives",)
     return out
+
+
+def entity_forms(evidence: Evidence, rows: numpy.ndarray) -> List[Tuple[str, ...]]:
+    """The lower-cased words of each sample row."""
+    samples, words = evidence.samples, lower_words(evidence)
+    return [tuple(words[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])]) for r in rows.tolist()]
+
+
+def free_spans(evidence: Evidence) -> numpy.ndarray:
+    """Candidate non-entity spans overlapping no distant entity."""
+    samples = evidence.samples
+    return samples.candidates & ~samples.positive & ~overlaps_positive(samples.doc, samples.start, samples.end,
+                                                                      samples.positive)
 
 
 @registry.misc("spacy-dynclean.form_share.v1")

@@ -8,7 +8,7 @@ from spacy.util import registry
 
 from spacy_dynclean.cleaning.contract import Detector, Proposals, Suspicion, check_range
 from spacy_dynclean.evidence.bundle import Evidence
-from spacy_dynclean.evidence.dev_check import check_dev
+from spacy_dynclean.evidence.dev_check import check_dev_counts, entity_texts
 from spacy_dynclean.evidence.heldout import flag_forms
 from spacy_dynclean.util import DynCleanError
 
@@ -46,7 +46,8 @@ def heldout_suspicion(evidence: Evidence, *, min_predicted: int = 1, max_precisi
         if label >= 0 and label != int(samples.label[row]):
             rows.append((row if pos[row] else -1, int(samples.doc[row]), int(samples.start[row]),
                          int(samples.end[row]), label, 1.0))
-    dev = check_dev(forms, evidence.docs, samples.spans_key)
+    (held, rest), = evidence.counts({"dev_check": lambda ev: entity_texts(ev.docs, samples.spans_key, ev.first_doc)})
+    dev = check_dev_counts(forms, held, rest)
     warning = dev.warning()
     return Suspicion(
         positive=pos, negative=neg, score=numpy.where(pos | neg, 1.0, numpy.nan).astype("float32"),

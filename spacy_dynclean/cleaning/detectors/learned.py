@@ -33,7 +33,7 @@ fast as a right one; see docs/decisions.md).
 """
 from collections import Counter
 from functools import partial
-from typing import Dict, List, Tuple, Union
+from typing import Any, Dict, List, Set, Tuple, Union
 
 import numpy
 from spacy.util import registry
@@ -42,8 +42,8 @@ from spacy_dynclean.cleaning.contract import (Detector, Proposals, Suspicion, ch
                                               lower_words, validate_k)
 from spacy_dynclean.recording.dynamics import Dynamics
 from spacy_dynclean.evidence.bundle import Evidence
+from spacy_dynclean.evidence.scores import fit_counts
 from spacy_dynclean.recording.samples import overlaps_positive
-from spacy_dynclean.evidence.scores import resolve_k
 
 
 def entity_probability(dynamics: Dynamics, k: int) -> numpy.ndarray:
@@ -82,20 +82,27 @@ def suppress_overlaps(dynamics: Dynamics, rows: numpy.ndarray, score: numpy.ndar
     return numpy.asarray(sorted(keep), dtype="int64")
 
 
-def pool_by_form(evidence: Evidence, pool: numpy.ndarray, flagged: numpy.ndarray) -> numpy.ndarray:
+def pool_by_form(evidence: Evidence, pool: numpy.ndarray, flagged: numpy.ndarray, key: Tuple[Any, ...]
+                 ) -> numpy.ndarray:
     """Flags decided per lower-cased text: every occurrence in `pool` of a
-    text flagged in more than half of its pool occurrences, and none of the
-    others."""
-    samples = evidence.samples
-    words = lower_words(evidence)
-    forms = {tuple(words[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])])
-             for r in numpy.nonzero(flagged & pool)[0].tolist()}
+    text flagged in more than half of its pool occurrences over the corpus,
+    and none of the others. `key` names the flags (the settings that made
+    them), for the corpus counts: `first_flags` with those settings."""
+    def hits(ev: Evidence) -> Counter:
+        samples, words = ev.samples, lower_words(ev)
+        return Counter(tuple(words[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])])
+                       for r in numpy.nonzero(first_flags(ev, *key)[1])[0].tolist())
+
+    def found(ev: Evidence, forms: Set[Tuple[str, ...]]) -> Dict[Tuple[str, ...], List[int]]:
+        return ev.cached(("learned_forms", key), lambda: form_occurrences(ev, forms, first_flags(ev, *key)[0]))
+
+    (hit,) = evidence.counts({("learned_hits", key): hits})
+    forms = set(hit)
+    (seen,) = evidence.counts({("learned_seen", key): lambda ev: Counter(
+        {form: len(rows) for form, rows in found(ev, forms).items()})})
     out = flagged.copy()
-    if not forms:
-        return out
-    for rows in form_occurrences(evidence, forms, pool).values():
-        hit = int(flagged[rows].sum())
-        out[rows] = hit * 2 > len(rows)
+    for form, rows in found(evidence, forms).items():
+        out[rows] = hit[form] * 2 > seen[form]
     return out
 
 
@@ -132,6 +139,34 @@ def overlapping_rivals(dynamics: Dynamics, p_entity: numpy.ndarray, own: numpy.n
     return rows[found], rival[found]
 
 
+def first_flags(evidence: Evidence, k: Union[int, str, None], min_ratio: float, suppress: bool
+                ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, int, float]:
+    """(pool, flagged, entity probability, k used, prior) before any per-form
+    decision: the non-entity spans overlapping no distant entity, those above
+    the cut (the most entity-like of overlapping ones with `suppress`)."""
+    def make() -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, int, float]:
+        dynamics = evidence.require("dynamics")
+        check_k(k, dynamics.n_epochs, evidence.paths.get("dynamics"))
+        counts = {"entity_prior": lambda ev: (int((ev.samples.candidates & ev.samples.positive).sum()),
+                                              int(ev.samples.candidates.sum()))}
+        if k == "auto":  # asked together: a cleaning in batches counts them in one pass
+            counts["epochs_fit"] = lambda ev: fit_counts(ev.require("dynamics"))
+        (positives, candidates), *_ = evidence.counts(counts)
+        k_used = evidence.k_of(k)
+        prior = float(positives) / max(candidates, 1)
+        candidate, positive = dynamics.candidates, dynamics.positive
+        p_entity = entity_probability(dynamics, k_used)
+        pool = candidate & ~positive & ~overlaps_positive(dynamics.doc, dynamics.start, dynamics.end, positive)
+        rows = numpy.nonzero(pool & (p_entity >= min_ratio * prior))[0]
+        if suppress and len(rows):
+            rows = suppress_overlaps(dynamics, rows, p_entity)
+        flagged = numpy.zeros(len(dynamics), dtype=bool)
+        flagged[rows] = True
+        return pool, flagged, p_entity, k_used, prior
+
+    return evidence.cached(("learned_first", k, min_ratio, suppress), make)
+
+
 def learned_suspicion(evidence: Evidence, *, k: Union[int, str, None] = "auto", min_ratio: float = 1.0,
                       suppress: bool = True, suggest: bool = True, per_form: bool = False,
                       positives: bool = False) -> Suspicion:
@@ -146,20 +181,10 @@ def learned_suspicion(evidence: Evidence, *, k: Union[int, str, None] = "auto", 
         out.warnings.append("no recording run given (paths.dynamics): the training dynamics flag nothing")
         return out
     dynamics = evidence.dynamics
-    check_k(k, dynamics.n_epochs, evidence.paths.get("dynamics"))
-    k_used = resolve_k(dynamics, k)
-    candidate, positive = dynamics.candidates, dynamics.positive
-    prior = float((candidate & positive).sum()) / max(int(candidate.sum()), 1)
-    p_entity = entity_probability(dynamics, k_used)
-    pool = candidate & ~positive & ~overlaps_positive(dynamics.doc, dynamics.start, dynamics.end, positive)
+    pool, flagged, p_entity, k_used, prior = first_flags(evidence, k, min_ratio, suppress)
     above = pool & (p_entity >= min_ratio * prior)
-    rows = numpy.nonzero(above)[0]
-    if suppress and len(rows):
-        rows = suppress_overlaps(dynamics, rows, p_entity)
-    flagged = numpy.zeros(n, dtype=bool)
-    flagged[rows] = True
     if per_form:
-        flagged = pool_by_form(evidence, pool, flagged)
+        flagged = pool_by_form(evidence, pool, flagged, (k, min_ratio, suppress))
     rows = numpy.nonzero(flagged)[0]
     label = numpy.full(n, -1, dtype="int64")
     proposals = Proposals.empty()
@@ -191,6 +216,7 @@ def learned_suspicion(evidence: Evidence, *, k: Union[int, str, None] = "auto", 
         details={"k": k_used, "prior_entity_rate": round(prior, 6), "cut": round(min_ratio * prior, 6),
                  "above_cut": int(above.sum()), "flagged_negatives": int(flagged.sum()),
                  "flagged_positives": int(flag_pos.sum()), "suggested_labels": len(proposals)},
+        summed=("above_cut", "flagged_negatives", "flagged_positives", "suggested_labels"),
     )
 
 

@@ -16,22 +16,52 @@ from spacy_dynclean.evidence.structure import (CasingStats, CollocationStats, ex
                                                has_case_information, is_title_case, name_mask)
 from spacy_dynclean.recording.samples import candidate_row, gold_spans
 
+@dataclass
+class LabelVotes:
+    """The distant labels of the entity texts: the occurrences of each (text,
+    label column), and the sample-table row where each was first met."""
+
+    counts: Counter = field(default_factory=Counter)
+    first: Dict[Tuple[str, int], int] = field(default_factory=dict)
+
+    def __iadd__(self, other: "LabelVotes") -> "LabelVotes":
+        self.counts.update(other.counts)
+        for key, row in other.first.items():
+            if row < self.first.get(key, row + 1):
+                self.first[key] = row
+        return self
+
+
+def label_votes(evidence: Evidence) -> LabelVotes:
+    """The `LabelVotes` of the distant entities of `evidence`."""
+    samples = evidence.samples
+    docs = evidence.docs_by_position()
+    votes = LabelVotes()
+    rows = numpy.nonzero(samples.positive & ~samples.threshold)[0]
+    for row, table_row in zip(rows.tolist(), evidence.table_rows(rows).tolist()):
+        text = docs[int(samples.doc[row])][int(samples.start[row]): int(samples.end[row])].text
+        key = (text, int(samples.label[row]))
+        votes.counts[key] += 1
+        votes.first.setdefault(key, table_row)
+    return votes
+
+
 def corpus_labels(evidence: Evidence) -> Dict[str, int]:
     """The majority distant label column of each entity text in the corpus
     (over the occurrences that carry a label: distant labels miss a text in
     many of its occurrences, and where they label it, the label is the
-    evidence)."""
-    samples = evidence.samples
+    evidence; of labels as frequent, the one met first in the sample table)."""
+    (votes,) = evidence.counts({"label_votes": label_votes})
 
     def make() -> Dict[str, int]:
-        docs = evidence.docs_by_position()
-        votes: Dict[str, Counter] = {}
-        for row in numpy.nonzero(samples.positive & ~samples.threshold)[0]:
-            text = docs[int(samples.doc[row])][int(samples.start[row]): int(samples.end[row])].text
-            votes.setdefault(text, Counter())[int(samples.label[row])] += 1
-        return {text: c.most_common(1)[0][0] for text, c in votes.items()}
+        best: Dict[str, Tuple[int, int, int]] = {}  # text: (count, -first row, label)
+        for (text, label), n in votes.counts.items():
+            mine = (n, -votes.first[(text, label)], label)
+            if text not in best or mine > best[text]:
+                best[text] = mine
+        return {text: label for text, (_, _, label) in best.items()}
 
-    return evidence.cached("corpus_labels", make)
+    return evidence.once("corpus_labels", make)
 
 
 def labelled_extension(doc: Any, start: int, end: int, blocked: List[bool], labels_of: Dict[str, int],
@@ -78,6 +108,10 @@ def loose_edge_trim(words: Sequence[str]) -> Tuple[int, int]:
     return left, len(words) - right
 
 
+#: What the structure finds, as counted in its details.
+KINDS = ("partial_matches", "common_words", "loose_edges", "unlabelled_names")
+
+
 @dataclass
 class Marks:
     """The flags, scores, suggested spans and counts a detector builds up."""
@@ -90,7 +124,9 @@ class Marks:
 
     @classmethod
     def empty(cls, n: int) -> "Marks":
-        return cls(numpy.zeros(n, dtype=bool), numpy.zeros(n, dtype=bool), numpy.full(n, numpy.nan, "float32"))
+        counts = Counter({kind: 0 for kind in KINDS})  # every kind, in one order, so batches add up alike
+        return cls(numpy.zeros(n, dtype=bool), numpy.zeros(n, dtype=bool), numpy.full(n, numpy.nan, "float32"),
+                   counts=counts)
 
 
 @dataclass
@@ -164,12 +200,24 @@ class StructureJudge:
                 marks.counts["unlabelled_names"] += 1
 
 
-def names_capitalized(evidence: Evidence, words_of: List[List[str]]) -> bool:
-    """Whether most distant entities start with a capital: whether this corpus marks names by case at all."""
+def capital_starts(evidence: Evidence) -> Tuple[int, int]:
+    """(distant entities starting with a capital, distant entities starting with a letter)."""
     samples = evidence.samples
-    starts = [words_of[int(samples.doc[r])][int(samples.start[r])] for r in numpy.nonzero(samples.positive)[0]]
+    words_of = evidence.docs_by_position()
+    starts = [words_of[int(samples.doc[r])][int(samples.start[r])].text for r in numpy.nonzero(samples.positive)[0]]
     starts = [w for w in starts if w[:1].isalpha()]
-    return bool(starts) and sum(w[:1].isupper() for w in starts) > len(starts) / 2
+    return sum(w[:1].isupper() for w in starts), len(starts)
+
+
+def names_capitalized(evidence: Evidence) -> bool:
+    """Whether most distant entities start with a capital: whether this corpus marks names by case at all."""
+    ((upper, alpha),) = evidence.counts({"capital_starts": capital_starts})
+    return bool(alpha) and upper > alpha / 2
+
+
+def words_in(evidence: Evidence) -> List[List[str]]:
+    """The words of each doc, in sample-table order (each distinct word held once)."""
+    return evidence.cached("words", lambda: [[intern(t.text) for t in doc] for doc in evidence.docs_by_position()])
 
 
 def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, positives: bool = True,
@@ -188,16 +236,19 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
     capitalized words are not names for that)."""
     samples = evidence.samples
     docs = evidence.docs_by_position()
-    words_of = [[intern(t.text) for t in doc] for doc in docs]  # each distinct word held once
+    counts = {"capital_starts": capital_starts, "label_votes": label_votes,
+              "casing": lambda ev: CasingStats.from_sentences(words_in(ev))}
+    if collocations:
+        counts["collocations"] = lambda ev: CollocationStats.from_sentences(words_in(ev))
+    _, _, stats, *more = evidence.counts(counts)  # asked together: a cleaning in batches counts them in one pass
+    words_of = words_in(evidence)
     marks = Marks.empty(len(samples))
-    if not names_capitalized(evidence, words_of):
+    if not names_capitalized(evidence):
         return Suspicion(marks.positive, marks.negative, marks.score,
                          details={"confidence": confidence, "names_capitalized": False},
                          warnings=["most distant entities do not start with a capital: this corpus does not mark "
                                    "names by case, so the name structure flags nothing"], abstained=True)
-    stats = evidence.cached("casing", lambda: CasingStats.from_sentences(words_of))
-    pairs = evidence.cached("collocations", lambda: CollocationStats.from_sentences(words_of)) \
-        if collocations else None
+    pairs = more[0] if collocations else None
     judge = StructureJudge(evidence, stats.common_words(confidence), pairs, corpus_labels(evidence),
                            positives, negatives, edges, title_case)
     by_doc: Dict[int, List[int]] = {}
@@ -214,7 +265,7 @@ def name_structure_suspicion(evidence: Evidence, *, confidence: float = 0.9, pos
         proposals=Proposals.from_rows(marks.proposals),
         details={"confidence": confidence, **marks.counts, "sentences": stats.sentences,
                  "sentences_with_case_information": stats.sentences_with_case},
-        warnings=warnings,
+        warnings=warnings, summed=KINDS,
     )
 
 

@@ -1,7 +1,8 @@
 """Per surface form: a wrapper that decides per (form, label) by the majority
 of the occurrences the wrapped detector could judge."""
+from collections import Counter
 from functools import partial
-from typing import Dict, List
+from typing import List, Tuple
 
 import numpy
 from spacy.util import registry
@@ -12,6 +13,30 @@ from spacy_dynclean.recording.samples import candidate_row
 from spacy_dynclean.util import DynCleanError
 
 
+def kind_forms(evidence: Evidence, kind: str) -> Tuple[numpy.ndarray, List[Tuple[str, int]]]:
+    """The candidate rows of a kind ("positive": distant entities, "negative":
+    the others) and their (surface form, label) keys."""
+    samples = evidence.samples
+    pool = samples.candidates & (samples.positive if kind == "positive" else ~samples.positive)
+    rows = numpy.nonzero(pool)[0]
+    return rows, [(f, int(lab)) for f, lab in zip(sample_forms(evidence, rows), samples.label[rows])]
+
+
+def form_tally(evidence: Evidence, *, detector: Detector, kind: str) -> Tuple[Counter, Counter]:
+    """Per (surface form, label) of a kind: the occurrences the wrapped
+    detector flagged and judged (score not NaN), and those it judged."""
+    inner = evidence.cached(("per_form_inner", id(detector)), lambda: detector(evidence))
+    flags, judged = getattr(inner, kind), ~numpy.isnan(inner.score)
+    flagged_n: Counter = Counter()
+    seen_n: Counter = Counter()
+    rows, keys = kind_forms(evidence, kind)
+    for key, row in zip(keys, rows.tolist()):
+        if judged[row]:
+            seen_n[key] += 1
+            flagged_n[key] += bool(flags[row])
+    return flagged_n, seen_n
+
+
 def per_form_suspicion(evidence: Evidence, *, detector: Detector, min_share: float = 0.5,
                        negatives: bool = False) -> Suspicion:
     """Decide per (surface form, label) instead of per sample: a form whose
@@ -20,31 +45,20 @@ def per_form_suspicion(evidence: Evidence, *, detector: Detector, min_share: flo
     could not judge too); one flagged less often has none flagged. Distant
     errors repeat by form ("York" PER 43 times), so the evidence of the
     informative occurrences decides for all."""
-    inner = detector(evidence)
+    inner = evidence.cached(("per_form_inner", id(detector)), lambda: detector(evidence))
     samples = evidence.samples
     out = Suspicion(inner.positive.copy(), inner.negative.copy(), inner.score.copy(), inner.label,
-                    inner.proposals, dict(inner.details), list(inner.warnings), inner.abstained)
-    kinds = [("positive", samples.positive & samples.candidates)]
-    if negatives:
-        kinds.append(("negative", ~samples.positive & samples.candidates))
-    for kind, pool in kinds:
-        rows = numpy.nonzero(pool)[0]
-        flags = getattr(inner, kind)
-        judged = ~numpy.isnan(inner.score)
-        keys = [(f, int(lab)) for f, lab in zip(sample_forms(evidence, rows), samples.label[rows])]
-        tally: Dict[tuple, List[int]] = {}
-        for key, row in zip(keys, rows):
-            t = tally.setdefault(key, [0, 0])
-            t[0] += bool(flags[row] and judged[row])
-            t[1] += bool(judged[row])
+                    inner.proposals, dict(inner.details), list(inner.warnings), inner.abstained, inner.summed)
+    kinds = ["positive", "negative"] if negatives else ["positive"]
+    tallies = evidence.counts({("per_form", id(detector), kind): partial(form_tally, detector=detector, kind=kind)
+                               for kind in kinds})
+    for kind, (flagged_n, seen_n) in zip(kinds, tallies):
+        rows, keys = kind_forms(evidence, kind)
         decided = getattr(out, kind)
-        forms_flagged = 0
         for key, row in zip(keys, rows):
-            flagged, seen = tally[key]
-            decided[row] = seen > 0 and flagged > min_share * seen
-        forms_flagged = sum(1 for f, n in tally.values() if n and f > min_share * n)
-        out.details[f"{kind}_forms_flagged"] = forms_flagged
-        out.score[rows] = [tally[k][0] / tally[k][1] if tally[k][1] else numpy.nan for k in keys]
+            decided[row] = seen_n[key] > 0 and flagged_n[key] > min_share * seen_n[key]
+        out.details[f"{kind}_forms_flagged"] = sum(1 for key, n in seen_n.items() if flagged_n[key] > min_share * n)
+        out.score[rows] = [flagged_n[k] / seen_n[k] if seen_n[k] else numpy.nan for k in keys]
     # a suggestion for a sample the form's majority cleared goes, and so does the
     # negative flag of its suggested span (the wrapped detector's reason for it)
     props = inner.proposals
