@@ -18,6 +18,8 @@ checks. `--merge` keeps the saved rows of the sizes and stages not rerun.
     OMP_NUM_THREADS=1 python bench/bench_scale.py --sizes "" --audit-sizes 50,100 --merge
 """
 import argparse
+import filecmp
+import hashlib
 import json
 import random
 import subprocess
@@ -29,12 +31,14 @@ import numpy
 
 from common import RESULTS, WORK, corpus, save
 
-from spacy_dynclean.recording.storage import dynamics_file
-from spacy_dynclean.convert import read_docbin, save_docbin
-from spacy_dynclean.recording.dynamics import Dynamics
-from spacy_dynclean.recording.samples import SampleIndex, corpus_fingerprint
+from spacy_dynclean.convert import read_docbin, write_docbin
+from spacy_dynclean.recording.dynamics import FORMAT_VERSION, Dynamics
+from spacy_dynclean.recording.samples import gold_spans
+from spacy_dynclean.recording.storage import EPOCH_ARRAYS, SAMPLE_ARRAYS, dynamics_file
 
-STAGES = ("clean-goldfree", "clean-combined", "review", "audit")
+STAGES = ("clean-goldfree", "clean-combined", "clean-goldfree-batches", "clean-combined-batches", "review", "audit")
+#: docs per batch of the `-batches` stages (`[evidence] batch_size`)
+BATCH_SIZE = 20000
 
 
 class Repeated(Sequence):
@@ -71,15 +75,12 @@ def repeated_docs(docs: List, size: int, seed: int = 0) -> List:
 
 def build_for_audit(dataset: str, size: int) -> Path:
     """The size's distant, gold and cleaned corpora for `audit` alone (see the module docstring)."""
-    from spacy_dynclean.convert import write_docbin
-
     folder = WORK / "scale" / dataset / f"x{size}"
     if (folder / "out-goldfree.spacy").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     distant = read_docbin(corpus(dataset, "train-ds"))
-    for split in ("train-ds", "train-gs"):
-        write_docbin(Repeated(read_docbin(corpus(dataset, split)), size), folder / f"{split}.spacy")
+    write_repeated(dataset, size, folder)
     cleaned = {d.user_data["dynclean_id"]: d for d in read_docbin(WORK / "scale" / dataset / "x1" / "out-goldfree.spacy")}
     tmp = folder / "out-goldfree.tmp.spacy"
     write_docbin(Repeated(distant, size, only=cleaned), tmp)
@@ -87,20 +88,46 @@ def build_for_audit(dataset: str, size: int) -> Path:
     return folder
 
 
-def tiled_dynamics(real: Dynamics, docs: List) -> Dynamics:
-    """Dynamics of the repeated corpus: every doc's rows are its original's."""
-    index = SampleIndex.from_docs(docs, real.labels, max_span_length=int(real.meta["max_span_length"]),
-                                  spans_key=real.spans_key, ignore_key=real.ignore_key)
-    original = {d: i for i, d in enumerate(real.doc_ids)}
-    source = numpy.array([original[d.rsplit("-x", 1)[0] if d.count("-") > 1 else d] for d in index.doc_ids])
-    bases = real.doc_bases
-    counts = numpy.diff(numpy.append(bases, len(real)))
-    n = counts[source]
-    starts = numpy.repeat(bases[source] - numpy.concatenate([[0], numpy.cumsum(n)[:-1]]), n)
-    rows = numpy.arange(int(n.sum())) + starts
-    meta = {k: v for k, v in real.meta.items() if k not in ("doc_ids", "fingerprint", "n_samples")}
-    meta["fingerprint"] = corpus_fingerprint(docs, real.spans_key, real.ignore_key)
-    return Dynamics.from_index(index, real.margins[rows], real.probs[rows], real.pred[rows], meta)
+def tiled_dynamics(real: Dynamics, size: int, docs: List) -> Dynamics:
+    """Dynamics of `docs` repeated `size` times (`Repeated`'s ids): every
+    copy's rows are its original's. Built from the ids alone (the copies are
+    never held: at 100x they would not fit), the fingerprint as
+    `corpus_fingerprint` of the repeated corpus would make it."""
+    ids = list(real.doc_ids)
+    n = len(ids)
+    new_ids = ids if size == 1 else [f"{d}-x{c}" for c in range(size) for d in ids]
+    order = numpy.array(sorted(range(len(new_ids)), key=new_ids.__getitem__), dtype="int64")
+    source = order % n
+    counts = numpy.diff(numpy.append(real.doc_bases, len(real)))
+    per = counts[source]
+    rows = numpy.repeat(real.doc_bases[source] - numpy.concatenate([[0], numpy.cumsum(per)[:-1]]), per)
+    rows += numpy.arange(int(per.sum()), dtype="int64")
+    arrays = {name: numpy.asarray(getattr(real, name))[rows] for name in SAMPLE_ARRAYS}
+    arrays["doc"] = numpy.repeat(numpy.arange(len(order), dtype=real.doc.dtype), per)
+    for name in EPOCH_ARRAYS:
+        arrays[name] = numpy.asarray(getattr(real, name))[rows]
+    by_id = {d.user_data["dynclean_id"]: d for d in docs}
+    items = {}
+    for did in ids:
+        doc = by_id[did]
+        items[did] = ([t.text for t in doc], sorted((s.start, s.end, s.label_) for s in gold_spans(doc, real.spans_key)),
+                      sorted((s.start, s.end) for s in doc.spans.get(real.ignore_key, [])))
+    h = hashlib.sha1()
+    for k in order.tolist():
+        h.update(repr((new_ids[k], *items[ids[k % n]])).encode("utf8"))
+    meta = {**real.meta, "format_version": FORMAT_VERSION, "doc_ids": [new_ids[k] for k in order.tolist()],
+            "fingerprint": h.hexdigest(),
+            "n_samples": len(rows), "gold_spans_too_long": int(real.meta.get("gold_spans_too_long", 0)) * size}
+    return Dynamics(meta, arrays)
+
+
+def write_repeated(dataset: str, size: int, folder: Path) -> None:
+    """The size's distant and gold corpora, written one doc at a time."""
+    for split in ("train-ds", "train-gs"):
+        if not (folder / f"{split}.spacy").exists():
+            tmp = folder / f"{split}.tmp.spacy"
+            write_docbin(Repeated(read_docbin(corpus(dataset, split)), size), tmp)
+            tmp.replace(folder / f"{split}.spacy")
 
 
 def build(dataset: str, size: int, run: Path) -> Path:
@@ -109,10 +136,9 @@ def build(dataset: str, size: int, run: Path) -> Path:
     if dynamics_file(folder / "dyn").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    for split in ("train-ds", "train-gs"):
-        save_docbin(repeated_docs(read_docbin(corpus(dataset, split)), size), folder / f"{split}.spacy")
-    docs = read_docbin(folder / "train-ds.spacy")
-    tiled_dynamics(Dynamics.from_disk(run / "dyn-noisy"), docs).to_disk(folder / "dyn")
+    write_repeated(dataset, size, folder)
+    real = Dynamics.from_disk(run / "dyn-noisy")
+    tiled_dynamics(real, size, read_docbin(corpus(dataset, "train-ds"))).to_disk(folder / "dyn")
     return folder
 
 
@@ -132,9 +158,11 @@ def stage_command(stage: str, folder: Path, run: Path) -> List[str]:
     py = [sys.executable, "-m", "spacy_dynclean"]
     paths = ["--paths.corpus", str(folder / "train-ds.spacy"), "--paths.dynamics", str(folder / "dyn")]
     if stage.startswith("clean-"):
-        preset = stage.split("-", 1)[1]
+        preset = stage.split("-")[1]
         extra = ["--paths.heldout", str(run / "heldout.json")] if preset == "combined" else []
-        return py + ["clean", preset, str(folder / f"out-{preset}.spacy"), *paths, *extra]
+        if stage.endswith("-batches"):
+            extra += ["--evidence.batch_size", str(BATCH_SIZE)]
+        return py + ["clean", preset, str(folder / f"out-{stage[6:]}.spacy"), *paths, *extra]
     if stage == "review":
         return py + ["review", "goldfree", str(folder / "review"), *paths]
     return py + ["audit", str(folder / "train-ds.spacy"), str(folder / "out-goldfree.spacy"),
@@ -169,7 +197,9 @@ def main() -> None:
     p.add_argument("--run", default=None, help="the recorded run's folder (default: the -r4 seed 0 run)")
     p.add_argument("--audit-sizes", default="", help="sizes where only audit runs (see the module docstring)")
     p.add_argument("--merge", action="store_true", help="keep the saved rows of sizes and stages not rerun")
+    p.add_argument("--stages", default=",".join(STAGES), help="the stages run at --sizes")
     args = p.parse_args()
+    stages = [s for s in STAGES if s in args.stages.split(",")]
     run = Path(args.run) if args.run else WORK / "quality" / args.dataset / "cnn-r4" / "seed0"
     rows: List[Dict] = []
     for size in [int(s) for s in args.audit_sizes.split(",") if s]:
@@ -181,9 +211,12 @@ def main() -> None:
     for size in [int(s) for s in args.sizes.split(",") if s]:
         folder = build(args.dataset, size, run)
         n = len(Dynamics.from_disk(folder / "dyn"))
-        for stage in STAGES:
+        for stage in stages:
             row = {"size": size, "stage": stage, "samples": n,
                    **timed(stage_command(stage, folder, run), folder / f"{stage}.log")}
+            whole = folder / f"out-{stage[6:-8]}.spacy"
+            if stage.endswith("-batches") and whole.exists():  # the same corpus as in memory, where that ran
+                row["same_as_in_memory"] = filecmp.cmp(whole, folder / f"out-{stage[6:]}.spacy", shallow=False)
             print(row, flush=True)
             rows.append(row)
     name = f"scale-{args.dataset}"

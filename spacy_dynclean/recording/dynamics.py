@@ -196,7 +196,16 @@ class Dynamics:
         meta, samples, columns, where = storage.read(path)
         dyn = cls(meta, {**samples, **columns})
         dyn.validate(where)
+        dyn.release()  # validating read every page: let them go until a detector reads them again
         return dyn
+
+    def release(self) -> None:
+        """Let the pages of memory-mapped arrays go (`storage.release`)."""
+        for name in SAMPLE_ARRAYS:
+            storage.release(getattr(self, name))
+        for cols in self._columns.values():
+            for col in cols if isinstance(cols, list) else [cols]:
+                storage.release(col)
 
     def _epoch_shapes(self, where: str, n: int) -> None:
         for name in EPOCH_ARRAYS:

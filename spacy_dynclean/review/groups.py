@@ -55,20 +55,32 @@ def action_of(kind: str, change: Optional[Change], span: Tuple[int, int], label:
     return f"rebound:{labels[change.label]}"
 
 
-def build_groups(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], decision: Decision
-                 ) -> List[Group]:
-    """Group the decided flags and rank the groups by expected gain."""
+@dataclass
+class Flagged:
+    """One decided flag as the review groups it: its group's key, its
+    occurrence, its detectors' vote, those that fired, and its row of the
+    sample table (a review in batches orders the flags of every batch by it)."""
+
+    key: Tuple[str, Optional[str], str, str]  # form, label, action, kind
+    occurrence: List[Any]
+    vote: float
+    fired: List[str]
+    row: int
+
+
+def flagged_samples(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], decision: Decision
+                    ) -> List[Flagged]:
+    """Every decided flag of `evidence` (the corpus or a batch), as `build_groups` groups it."""
     samples = evidence.samples
     labels = samples.labels
     docs = evidence.docs_by_position()
     replace, span_labels = suggestions(evidence, flags, suspicions, decision.detectors)
-    groups: Dict[Tuple[str, Optional[str], str], Group] = {}
-    votes: Dict[Tuple[str, Optional[str], str], List[float]] = defaultdict(list)
-    signals: Dict[Tuple[str, Optional[str], str], Counter] = defaultdict(Counter)
     # the right span of a re-bounded entity is flagged as a missed entity too: one group shows both
     replaced_by = {(int(samples.doc[r]), c.start, c.end) for r, c in replace.items()}
     positive = samples.positive  # computed once: the property builds the corpus-wide mask
-    for row in numpy.nonzero(flags.any)[0].tolist():
+    rows = numpy.nonzero(flags.any)[0]
+    out: List[Flagged] = []
+    for row, table_row in zip(rows.tolist(), evidence.table_rows(rows).tolist()):
         d, s, e = int(samples.doc[row]), int(samples.start[row]), int(samples.end[row])
         kind = "positive" if positive[row] else "negative"
         if kind == "negative" and (d, s, e) in replaced_by:
@@ -76,18 +88,35 @@ def build_groups(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspici
         label = labels[int(samples.label[row])] if kind == "positive" else None
         change = replace.get(row)
         action = action_of(kind, change, (s, e), span_labels.get((d, s, e), -1), labels)
-        form = docs[d][s:e].text
-        key = (form, label, action)
         names = decision.positives if kind == "positive" else decision.negatives
         names = flags.trusted.get(f"{kind}s", names)  # a detector that abstained does not dilute the others
         fired = [n for n in names if (suspicions[n].positive if kind == "positive" else suspicions[n].negative)[row]]
+        ss, se = (change.start, change.end) if change is not None and action.startswith("rebound") else (s, e)
+        out.append(Flagged((docs[d][s:e].text, label, action, kind), [samples.doc_ids[d], s, e, ss, se],
+                           len(fired) / max(len(names), 1), fired, table_row))
+    return out
+
+
+def build_groups(evidence: Evidence, flags: Flags, suspicions: Dict[str, Suspicion], decision: Decision
+                 ) -> List[Group]:
+    """Group the decided flags and rank the groups by expected gain."""
+    return group_flags(flagged_samples(evidence, flags, suspicions, decision))
+
+
+def group_flags(flagged: List[Flagged]) -> List[Group]:
+    """Groups of the flags (in the sample table's order), ranked by expected gain."""
+    groups: Dict[Tuple[str, Optional[str], str], Group] = {}
+    votes: Dict[Tuple[str, Optional[str], str], List[float]] = defaultdict(list)
+    signals: Dict[Tuple[str, Optional[str], str], Counter] = defaultdict(Counter)
+    for flag in sorted(flagged, key=lambda f: f.row):
+        form, label, action, kind = flag.key
+        key = (form, label, action)
         if key not in groups:
             gid = hashlib.sha1(json.dumps(key).encode("utf8")).hexdigest()[:10]
             groups[key] = Group(gid, form, label, action, kind)
-        ss, se = (change.start, change.end) if change is not None and action.startswith("rebound") else (s, e)
-        groups[key].occurrences.append([samples.doc_ids[d], s, e, ss, se])
-        votes[key].append(len(fired) / max(len(names), 1))
-        signals[key].update(fired)
+        groups[key].occurrences.append(flag.occurrence)
+        votes[key].append(flag.vote)
+        signals[key].update(flag.fired)
     out = []
     for key, group in groups.items():
         group.suspicion = round(float(numpy.mean(votes[key])), 4)

@@ -2,9 +2,9 @@
 span tasks and the groups with the config that made them."""
 import html
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 from spacy.tokens import Doc
 
@@ -87,22 +87,48 @@ REVIEW_FILES = ("review.html", "tasks.jsonl", "groups.json", "label-studio.json"
 
 def write_review(evidence: Evidence, groups: List[Group], config_text: str, paths: Dict[str, Path], *,
                  examples: int = 3, max_groups: Optional[int] = None) -> Dict[str, int]:
+    """`write_files` of a review of the corpus `evidence` holds."""
+    docs_by_id = {did: doc for did, doc in zip(evidence.samples.doc_ids, evidence.docs_by_position())}
+    samples = evidence.samples
+    return write_files(ReviewOf(evidence.corpus, samples.labels, docs_by_id,
+                                corpus_fingerprint(evidence.docs, samples.spans_key, samples.ignore_key)),
+                       groups, config_text, paths, examples=examples, max_groups=max_groups)
+
+
+@dataclass
+class ReviewOf:
+    """The corpus a review shows: its path, labels, fingerprint and the docs
+    its pages show (at least those of the groups' first `examples` occurrences)."""
+
+    corpus: Path
+    labels: List[str]
+    docs_by_id: Dict[str, Doc]
+    fingerprint: str
+
+
+def shown_ids(groups: List[Group], examples: int, max_groups: Optional[int]) -> Set[str]:
+    """The doc ids a review's pages show."""
+    shown = groups[:max_groups] if max_groups else groups
+    return {occurrence[0] for g in shown for occurrence in g.occurrences[:max(examples, 1)]}
+
+
+def write_files(review: ReviewOf, groups: List[Group], config_text: str, paths: Dict[str, Path], *,
+                examples: int = 3, max_groups: Optional[int] = None) -> Dict[str, int]:
     """review.html, tasks.jsonl (Prodigy), label-studio.json and .xml and
     groups.json to `paths` (by those names: the temporary paths of a
     transaction)."""
-    docs_by_id = {did: doc for did, doc in zip(evidence.samples.doc_ids, evidence.docs_by_position())}
+    docs_by_id = review.docs_by_id
     shown = groups[:max_groups] if max_groups else groups
     paths["review.html"].write_text(render_html(shown, docs_by_id, examples=examples,
-                                                title=f"spacy-dynclean review of {evidence.corpus}"), encoding="utf8")
+                                                title=f"spacy-dynclean review of {review.corpus}"), encoding="utf8")
     with open(paths["tasks.jsonl"], "w", encoding="utf8") as f:
         for group in shown:
             task = task_of(group, docs_by_id[group.occurrences[0][0]], group.occurrences[0])
             f.write(json.dumps(task, ensure_ascii=False) + "\n")
     write_json(paths["label-studio.json"], [label_studio.task_of(g, docs_by_id[g.occurrences[0][0]]) for g in shown])
-    paths["label-studio.xml"].write_text(label_studio.labeling_config(evidence.samples.labels), encoding="utf8")
+    paths["label-studio.xml"].write_text(label_studio.labeling_config(review.labels), encoding="utf8")
     write_json(paths["groups.json"], {
-        "format": FORMAT, "corpus": str(evidence.corpus),
-        "fingerprint": corpus_fingerprint(evidence.docs, evidence.samples.spans_key, evidence.samples.ignore_key),
-        "labels": evidence.samples.labels, "config": config_text, "groups": [asdict(g) for g in groups],
+        "format": FORMAT, "corpus": str(review.corpus), "fingerprint": review.fingerprint,
+        "labels": review.labels, "config": config_text, "groups": [asdict(g) for g in groups],
     })
     return {"groups": len(groups), "shown": len(shown), "occurrences": sum(len(g.occurrences) for g in groups)}

@@ -4,19 +4,21 @@ decision's own strategy (every occurrence of a decided group as decided, the
 other flags as the cleaning config decides)."""
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from spacy.vocab import Vocab
 from thinc.api import Config
 from wasabi import msg
 
-from spacy_dynclean.cleaning.run import Cleaning
+from spacy_dynclean.cleaning.batches import Passes, Source
+from spacy_dynclean.cleaning.run import Cleaning, run_detectors
 from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.outputs import Outputs
-from spacy_dynclean.recording.samples import corpus_fingerprint
+from spacy_dynclean.evidence.bundle import Evidence, given_paths
+from spacy_dynclean.recording.samples import corpus_fingerprint, doc_id
 from spacy_dynclean.review.decisions import read_decisions, reviewed_flags
-from spacy_dynclean.review.groups import FORMAT, Group, build_groups
-from spacy_dynclean.review.render import REVIEW_FILES, write_review
+from spacy_dynclean.review.groups import FORMAT, Flagged, Group, build_groups, flagged_samples, group_flags
+from spacy_dynclean.review.render import REVIEW_FILES, ReviewOf, shown_ids, write_files, write_review
 from spacy_dynclean.util import (DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, read_json,
                                  write_json)
 
@@ -35,16 +37,43 @@ def run_review(config: Any, output: PathLike, *, overrides: Optional[Dict[str, A
     if output.exists() and not output.is_dir():
         raise DynCleanError(f"{output}: is a file; a review writes a folder")
     finals = {name: output / name for name in REVIEW_FILES}  # the folder's other files are left alone
+    batch_size = cleaning.resolved.evidence.get("batch_size")
     with Outputs(list(finals.values()), cleaning.inputs) as outputs:
-        flags = cleaning.decide()
-        assert cleaning.evidence is not None
-        groups = build_groups(cleaning.evidence, flags, cleaning.suspicions, cleaning.decision)
-        counts = write_review(cleaning.evidence, groups, cleaning.resolved.text,
-                              {name: outputs.path(path) for name, path in finals.items()},
-                              examples=examples, max_groups=max_groups)
+        paths = {name: outputs.path(path) for name, path in finals.items()}
+        if batch_size:
+            review, groups = review_in_batches(cleaning, int(batch_size), examples, max_groups)
+            counts = write_files(review, groups, cleaning.resolved.text, paths, examples=examples,
+                                 max_groups=max_groups)
+        else:
+            flags = cleaning.decide()
+            assert cleaning.evidence is not None
+            groups = build_groups(cleaning.evidence, flags, cleaning.suspicions, cleaning.decision)
+            counts = write_review(cleaning.evidence, groups, cleaning.resolved.text, paths, examples=examples,
+                                  max_groups=max_groups)
     msg.good(f"Wrote {counts['shown']:,} of {counts['groups']:,} groups ({counts['occurrences']:,} flagged samples) "
              f"to {output}: {', '.join(REVIEW_FILES)}")
     return counts
+
+
+def review_in_batches(cleaning: Cleaning, batch_size: int, examples: int, max_groups: Optional[int]
+                      ) -> Tuple[ReviewOf, List[Group]]:
+    """The groups of a cleaning's decided flags, a batch of docs at a time in
+    passes over the corpus (`cleaning.batches`), and the docs the review
+    shows (read in one more pass): the same groups as in memory."""
+    source = Source.load(given_paths(cleaning.resolved.paths), batch_size)
+    decision = cleaning.decision
+    flagged: List[Flagged] = []
+
+    def visit(batch: Evidence) -> None:
+        suspicions = run_detectors(batch, cleaning.resolved.detectors, decision.detectors, quiet=True)
+        flagged.extend(flagged_samples(batch, decision.flag(batch, suspicions), suspicions, decision))
+
+    Passes(source.batches).run(visit, flagged.clear)
+    groups = group_flags(flagged)
+    wanted = shown_ids(groups, examples, max_groups)
+    docs_by_id = {doc_id(d): d for docs in source.docs() for d in docs if doc_id(d) in wanted}
+    dynamics = source.dynamics
+    return ReviewOf(source.corpus, dynamics.labels, docs_by_id, str(dynamics.meta.get("fingerprint"))), groups
 
 
 def read_groups(corpus: PathLike, groups_path: Path) -> Dict[str, Any]:

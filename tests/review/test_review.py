@@ -9,6 +9,7 @@ from spacy_dynclean.review.run import apply_review, run_review
 from spacy_dynclean.util import DynCleanError
 
 from ..helpers import docs_of
+from ..cleaning.test_clean import recorded_overrides
 from ..cleaning.test_detectors import CASED, cased_evidence
 
 # "The" as MISC twice more, so that its group is the biggest
@@ -249,3 +250,18 @@ def test_rejecting_a_rebound_keeps_the_sentence_as_it_was(tmp_path):
     doc = {d.text.strip(): d for d in read_docbin(tmp_path / "o.spacy")}["the press in New York waited"]
     assert [(e.text, e.label_) for e in doc.ents] == [("York", "PER")]
     assert [t.ent_iob_ for t in doc] == ["O", "O", "O", "O", "B", "O"]  # nothing masked
+
+
+@pytest.mark.parametrize("batch_size", [1, 9])
+def test_a_review_in_batches_writes_the_same_files(tmp_path, batch_size):
+    """The groups, pages and tasks of a review in batches are those of the
+    whole corpus in memory (the config it records says its batch size); its
+    decisions apply to the corpus as a review's in memory do."""
+    overrides = recorded_overrides("heldout")
+    run_review("default", tmp_path / "whole", overrides=overrides)
+    run_review("default", tmp_path / "batches", overrides={**overrides, "evidence.batch_size": batch_size})
+    for name in ("review.html", "tasks.jsonl", "label-studio.json", "label-studio.xml"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "batches" / name).read_bytes(), name
+    whole, batches = (json.loads((tmp_path / f / "groups.json").read_text()) for f in ("whole", "batches"))
+    assert batches["config"] == whole["config"].replace("batch_size = null", f"batch_size = {batch_size}")
+    assert {**batches, "config": None} == {**whole, "config": None} and len(whole["groups"]) > 3
