@@ -8,14 +8,19 @@ under ``/usr/bin/time``; one row per size and stage (`size`, `stage`,
 `peak_rss_mb`, `seconds`, `cpu_seconds`) is saved to ``bench/results/scale-DATASET.json``
 and a plot beside it. Benchmark only: gold labels are read by `audit` alone.
 
-`--audit-sizes` measures `audit` alone on larger sizes (50, 100), where
-`clean` does not fit this machine: the three corpora are written one doc at a
-time (`Repeated`), and the cleaned one is 1x's `clean` (goldfree) repeated
-the same way, a valid cleaned corpus of the repeated one for the audit's
-checks. `--merge` keeps the saved rows of the sizes and stages not rerun.
+The `-batches` stages clean and review with ``--evidence.batch_size``
+(`BATCH_SIZE` docs a batch); where the stage in memory ran too, the row says
+whether both wrote the same (`same_as_in_memory`). `--audit-sizes` measures
+`audit` alone on larger sizes (50, 100): the three corpora are written one
+doc at a time (`Repeated`), and the cleaned one is 1x's `clean` (goldfree)
+repeated the same way, a valid cleaned corpus of the repeated one for the
+audit's checks. `--stages` picks the stages run at `--sizes`; `--merge` keeps
+the saved rows of the sizes and stages not rerun.
 
     OMP_NUM_THREADS=1 python bench/bench_scale.py --dataset conll03 --sizes 1,2,5,10
     OMP_NUM_THREADS=1 python bench/bench_scale.py --sizes "" --audit-sizes 50,100 --merge
+    OMP_NUM_THREADS=1 python bench/bench_scale.py --sizes 50,100 --merge \
+        --stages clean-goldfree-batches,clean-combined-batches,review-batches
 """
 import argparse
 import filecmp
@@ -36,7 +41,8 @@ from spacy_dynclean.recording.dynamics import FORMAT_VERSION, Dynamics
 from spacy_dynclean.recording.samples import gold_spans
 from spacy_dynclean.recording.storage import EPOCH_ARRAYS, SAMPLE_ARRAYS, dynamics_file
 
-STAGES = ("clean-goldfree", "clean-combined", "clean-goldfree-batches", "clean-combined-batches", "review", "audit")
+STAGES = ("clean-goldfree", "clean-combined", "clean-goldfree-batches", "clean-combined-batches", "review",
+          "review-batches", "audit")
 #: docs per batch of the `-batches` stages (`[evidence] batch_size`)
 BATCH_SIZE = 20000
 
@@ -163,10 +169,28 @@ def stage_command(stage: str, folder: Path, run: Path) -> List[str]:
         if stage.endswith("-batches"):
             extra += ["--evidence.batch_size", str(BATCH_SIZE)]
         return py + ["clean", preset, str(folder / f"out-{stage[6:]}.spacy"), *paths, *extra]
-    if stage == "review":
-        return py + ["review", "goldfree", str(folder / "review"), *paths]
+    if stage.startswith("review"):
+        extra = ["--evidence.batch_size", str(BATCH_SIZE)] if stage.endswith("-batches") else []
+        return py + ["review", "goldfree", str(folder / stage), *paths, *extra]
     return py + ["audit", str(folder / "train-ds.spacy"), str(folder / "out-goldfree.spacy"),
                  str(folder / "train-gs.spacy"), "-o", str(folder / "audit.json")]
+
+
+def same_as_in_memory(stage: str, folder: Path) -> Dict[str, bool]:
+    """Whether a `-batches` stage wrote what its stage in memory wrote (the
+    corpus; a review's groups, pages and tasks), where that ran."""
+    if stage.startswith("clean-"):
+        whole, batches = folder / f"out-{stage[6:-8]}.spacy", folder / f"out-{stage[6:]}.spacy"
+        if not whole.with_suffix(".report.json").exists():  # at 50x and 100x: the audit's stand-in, no `clean`
+            return {}
+        return {"same_as_in_memory": filecmp.cmp(whole, batches, shallow=False)}
+    whole, batches = folder / "review", folder / stage
+    if not (whole / "groups.json").exists():
+        return {}
+    same = all(filecmp.cmp(whole / f, batches / f, shallow=False)
+               for f in ("review.html", "tasks.jsonl", "label-studio.json"))
+    groups = [json.loads((f / "groups.json").read_text(encoding="utf8"))["groups"] for f in (whole, batches)]
+    return {"same_as_in_memory": same and groups[0] == groups[1]}
 
 
 def plot(rows: List[Dict], path: Path) -> None:
@@ -214,9 +238,8 @@ def main() -> None:
         for stage in stages:
             row = {"size": size, "stage": stage, "samples": n,
                    **timed(stage_command(stage, folder, run), folder / f"{stage}.log")}
-            whole = folder / f"out-{stage[6:-8]}.spacy"
-            if stage.endswith("-batches") and whole.exists():  # the same corpus as in memory, where that ran
-                row["same_as_in_memory"] = filecmp.cmp(whole, folder / f"out-{stage[6:]}.spacy", shallow=False)
+            if stage.endswith("-batches"):  # the same output as in memory, where that ran
+                row.update(same_as_in_memory(stage, folder))
             print(row, flush=True)
             rows.append(row)
     name = f"scale-{args.dataset}"
@@ -225,7 +248,8 @@ def main() -> None:
         saved = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf8"))["rows"]
         rows = sorted([r for r in saved if (r["size"], r["stage"]) not in done] + rows,
                       key=lambda r: (r["size"], STAGES.index(r["stage"])))
-    save(name, {"dataset": args.dataset, "epochs": Dynamics.from_disk(run / "dyn-noisy").n_epochs, "rows": rows})
+    save(name, {"dataset": args.dataset, "epochs": Dynamics.from_disk(run / "dyn-noisy").n_epochs,
+                "batch_size": BATCH_SIZE, "rows": rows})
     plot(rows, RESULTS / f"{name}.png")
 
 

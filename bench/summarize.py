@@ -218,7 +218,8 @@ def scale() -> None:
         d = json.loads(f.read_text())
         rows = d["rows"]
         sizes = sorted({r["size"] for r in rows})
-        order = ("clean-goldfree", "clean-combined", "review", "audit")
+        order = ("clean-goldfree", "clean-combined", "review", "clean-goldfree-batches", "clean-combined-batches",
+                 "review-batches", "audit")
         stages = sorted(dict.fromkeys(r["stage"] for r in rows), key=lambda x: order.index(x) if x in order else 9)
         print(f"### How the commands grow with the corpus ({d['dataset']} repeated, bench_scale.py)\n")
         print(f"The corpus repeated N times and shuffled, dynamics of the recorded shape ({d['epochs']} epochs, "
@@ -234,8 +235,13 @@ def scale() -> None:
                 f"{by[s]['cpu_seconds']:.0f} / {by[s]['peak_rss_mb']:,.0f}" if s in by else "-" for s in stages) + " |")
         alone = sorted({r["size"] for r in rows if r.get("cleaned")})
         if alone:
-            print(f"\nAt {', '.join(f'{x}x' for x in alone)} only `audit` ran (`clean` does not fit this machine "
-                  "there); its cleaned corpus is 1x's goldfree `clean` repeated the same way.")
+            print(f"\nAt {', '.join(f'{x}x' for x in alone)} `clean` and `review` in memory do not fit this machine: "
+                  "there the cleaned corpus `audit` reads is 1x's goldfree `clean` repeated the same way.")
+        same = [r for r in rows if "same_as_in_memory" in r]
+        if same:
+            print(f"\nThe `-batches` stages (`[evidence] batch_size = {d.get('batch_size', 20000):,}`) wrote what "
+                  "the same stage in memory wrote: " + ", ".join(
+                      f"{r['stage']} {r['size']}x {'yes' if r['same_as_in_memory'] else '**no**'}" for r in same) + ".")
         print()
 
 
