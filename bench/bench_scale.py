@@ -38,11 +38,11 @@ from common import RESULTS, WORK, corpus, save
 
 from spacy_dynclean.convert import read_docbin, write_docbin
 from spacy_dynclean.recording.dynamics import FORMAT_VERSION, Dynamics
-from spacy_dynclean.recording.samples import gold_spans
+from spacy_dynclean.recording.samples import FLAG_POSITIVE, FLAG_THRESHOLD, gold_spans
 from spacy_dynclean.recording.storage import EPOCH_ARRAYS, SAMPLE_ARRAYS, dynamics_file
 
-STAGES = ("clean-goldfree", "clean-combined", "clean-goldfree-batches", "clean-combined-batches", "review",
-          "review-batches", "audit")
+STAGES = ("clean-goldfree", "clean-combined", "clean-default", "clean-goldfree-batches", "clean-combined-batches",
+          "clean-default-batches", "review", "review-batches", "audit")
 #: docs per batch of the `-batches` stages (`[evidence] batch_size`)
 BATCH_SIZE = 20000
 
@@ -116,8 +116,8 @@ def tiled_dynamics(real: Dynamics, size: int, docs: List) -> Dynamics:
     items = {}
     for did in ids:
         doc = by_id[did]
-        items[did] = ([t.text for t in doc], sorted((s.start, s.end, s.label_) for s in gold_spans(doc, real.spans_key)),
-                      sorted((s.start, s.end) for s in doc.spans.get(real.ignore_key, [])))
+        ents = sorted((s.start, s.end, s.label_) for s in gold_spans(doc, real.spans_key))
+        items[did] = ([t.text for t in doc], ents, sorted((s.start, s.end) for s in doc.spans.get(real.ignore_key, [])))
     h = hashlib.sha1()
     for k in order.tolist():
         h.update(repr((new_ids[k], *items[ids[k % n]])).encode("utf8"))
@@ -125,6 +125,41 @@ def tiled_dynamics(real: Dynamics, size: int, docs: List) -> Dynamics:
             "fingerprint": h.hexdigest(),
             "n_samples": len(rows), "gold_spans_too_long": int(real.meta.get("gold_spans_too_long", 0)) * size}
     return Dynamics(meta, arrays)
+
+
+def synthetic_threshold(folder: Path) -> Path:
+    """A threshold run of the recorded shape beside `folder/dyn` (the default
+    preset's AUM thresholds read one; the recorded conll03 run has none):
+    every n_labels-th distant entity and as many evenly spread non-entity
+    spans are threshold samples of the fake class, with the margin a class
+    the model never predicts gets (-|recorded margin| - 1). The arrays it
+    does not change are links to `dyn`'s files. Synthetic, as the scale
+    bench's dynamics may be: it measures time and memory."""
+    out = folder / "thr"
+    if dynamics_file(out).exists():
+        return out
+    dyn = Dynamics.from_disk(folder / "dyn")
+    n_labels = len(dyn.labels)
+    flags, assigned = numpy.array(dyn.flags), numpy.array(dyn.assigned)
+    positive = numpy.nonzero((flags & FLAG_POSITIVE) > 0)[0][::n_labels]
+    negatives = numpy.nonzero((flags & FLAG_POSITIVE) == 0)[0]
+    step = max(len(negatives) // max(len(positive), 1), 1)
+    chosen = numpy.concatenate([positive, negatives[::step][:len(positive)]])
+    flags[chosen] |= FLAG_THRESHOLD
+    assigned[chosen] = n_labels + 1
+    out.mkdir(parents=True, exist_ok=True)
+    margins = {f"margins-{e:03d}.npy": numpy.array(c) for e, c in enumerate(dyn.epoch_columns(e)["margins"]
+                                                                           for e in range(dyn.n_epochs))}
+    for m in margins.values():
+        m[chosen] = -numpy.abs(m[chosen]) - 1.0
+    for f in (folder / "dyn").glob("*.npy"):
+        if f.name not in ("flags.npy", "assigned.npy", *margins):
+            (out / f.name).symlink_to(f.resolve())
+    for name, array in {"flags.npy": flags, "assigned.npy": assigned, **margins}.items():
+        numpy.save(out / name, array)
+    meta = json.loads(dynamics_file(folder / "dyn").read_text(encoding="utf8"))
+    dynamics_file(out).write_text(json.dumps({**meta, "threshold_samples": int(len(chosen))}), encoding="utf8")
+    return out
 
 
 def write_repeated(dataset: str, size: int, folder: Path) -> None:
@@ -165,7 +200,9 @@ def stage_command(stage: str, folder: Path, run: Path) -> List[str]:
     paths = ["--paths.corpus", str(folder / "train-ds.spacy"), "--paths.dynamics", str(folder / "dyn")]
     if stage.startswith("clean-"):
         preset = stage.split("-")[1]
-        extra = ["--paths.heldout", str(run / "heldout.json")] if preset == "combined" else []
+        extra = ["--paths.heldout", str(run / "heldout.json")] if preset in ("combined", "default") else []
+        if preset == "default":
+            extra += ["--paths.threshold_dynamics", str(synthetic_threshold(folder))]
         if stage.endswith("-batches"):
             extra += ["--evidence.batch_size", str(BATCH_SIZE)]
         return py + ["clean", preset, str(folder / f"out-{stage[6:]}.spacy"), *paths, *extra]

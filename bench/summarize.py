@@ -218,8 +218,8 @@ def scale() -> None:
         d = json.loads(f.read_text())
         rows = d["rows"]
         sizes = sorted({r["size"] for r in rows})
-        order = ("clean-goldfree", "clean-combined", "review", "clean-goldfree-batches", "clean-combined-batches",
-                 "review-batches", "audit")
+        order = ("clean-goldfree", "clean-combined", "clean-default", "review", "clean-goldfree-batches",
+                 "clean-combined-batches", "clean-default-batches", "review-batches", "audit")
         stages = sorted(dict.fromkeys(r["stage"] for r in rows), key=lambda x: order.index(x) if x in order else 9)
         print(f"### How the commands grow with the corpus ({d['dataset']} repeated, bench_scale.py)\n")
         print(f"The corpus repeated N times and shuffled, dynamics of the recorded shape ({d['epochs']} epochs, "
