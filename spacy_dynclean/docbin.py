@@ -9,14 +9,15 @@ items (span groups, user data, categories) that the message puts after them.
 
 `docbin_reader.iter_docbin` reads one back the same way.
 """
+import tempfile
 import zlib
-from typing import BinaryIO, Iterable, Iterator, List, Sequence
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import numpy
 import srsly
 from spacy.tokens import Doc, DocBin
 
-from spacy_dynclean.util import DynCleanError
+from spacy_dynclean.util import DynCleanError, PathLike
 
 CHUNK = 1 << 20  # bytes handed to the compressor at once
 
@@ -98,9 +99,15 @@ def doc_tokens(acc: DocBin, doc: Doc, expected: int) -> bytes:
     return tokens.tobytes("C")
 
 
-def write_message(out: Compressed, acc: DocBin, lengths: numpy.ndarray, tokens: Iterable[bytes]) -> None:
+#: The lists of per-doc items the message holds after the arrays, in its order.
+ITEM_LISTS = ("cats", "flags", "span_groups", "user_data")
+
+
+def write_message(out: Compressed, acc: DocBin, lengths: numpy.ndarray, tokens: Iterable[bytes],
+                  items: Optional[Dict[str, Iterable[bytes]]] = None) -> None:
     """The message `DocBin.to_bytes` packs: the token arrays (`tokens`, which
-    add their docs to `acc`), then the items `acc` collected."""
+    add their docs to `acc`), then the items `acc` collected, or with `items`
+    the per-doc lists already packed (a doc's item each, in chunks)."""
     out.write(bytes([0x80 | 10]))  # the message: a map of ten keys, in DocBin.to_bytes's order
     out.write(srsly.msgpack_dumps("version") + srsly.msgpack_dumps(acc.version))
     out.write(srsly.msgpack_dumps("attrs") + srsly.msgpack_dumps(acc.attrs))
@@ -111,42 +118,63 @@ def write_message(out: Compressed, acc: DocBin, lengths: numpy.ndarray, tokens: 
     out.write(srsly.msgpack_dumps("spaces") + bin_header(len(spaces)) + spaces)
     length_bytes = lengths.tobytes("C")
     out.write(srsly.msgpack_dumps("lengths") + bin_header(len(length_bytes)) + length_bytes)
-    for key, items in (("strings", sorted(acc.strings)), ("cats", acc.cats), ("flags", acc.flags),
-                       ("span_groups", acc.span_groups), ("user_data", acc.user_data)):
+    out.write(srsly.msgpack_dumps("strings"))
+    write_list(out, sorted(acc.strings))
+    for key in ITEM_LISTS:
         out.write(srsly.msgpack_dumps(key))
-        write_list(out, items)
+        if items is None:
+            write_list(out, getattr(acc, key))
+            continue
+        out.write(array_header(len(lengths)))
+        for chunk in items[key]:
+            out.write(chunk)
     out.close()
 
 
 class DocBinWriter:
     """Write a DocBin file from docs given one at a time, their number not
     known in advance (a cleaning in batches). The message announces the token
-    arrays' size before them, so they wait in a temporary file beside the
-    output (`spool`) until `close`; the small per-doc items are held, as
-    spaCy's `DocBin` holds them."""
+    arrays' size before them and puts each doc's small items (span groups,
+    user data, categories, flags) after every array, so both wait, packed, in
+    temporary files in `folder` (beside the output) until `close`; what stays
+    in memory is the docs' strings, lengths and whitespace."""
 
-    def __init__(self, file: BinaryIO, spool: BinaryIO) -> None:
-        self.file, self.spool = file, spool
+    def __init__(self, file: BinaryIO, folder: PathLike) -> None:
+        self.file = file
+        self.spools = {key: tempfile.TemporaryFile(dir=folder) for key in ("tokens", *ITEM_LISTS)}
         self.acc = DocBin(store_user_data=True)
         self.lengths: List[int] = []
         self.spaces = bytearray()
 
     def add(self, doc: Doc) -> None:
-        self.spool.write(doc_tokens(self.acc, doc, len(doc) * len(self.acc.attrs) * 8))
-        self.spaces += self.acc.spaces.pop().tobytes("C")
+        acc = self.acc
+        self.spools["tokens"].write(doc_tokens(acc, doc, len(doc) * len(acc.attrs) * 8))
+        self.spaces += acc.spaces.pop().tobytes("C")
+        for key in ITEM_LISTS:
+            self.spools[key].write(srsly.msgpack_dumps(getattr(acc, key).pop()))
         self.lengths.append(len(doc))
 
     def close(self) -> None:
-        """Write the message: the spooled token arrays, then the rest."""
-        self.spool.flush()
-        self.spool.seek(0)
-        self.acc.spaces = [numpy.frombuffer(bytes(self.spaces), dtype="bool")] if self.spaces else []
+        """Write the message from the spooled arrays and items; the temporary files go."""
+        try:
+            self.acc.spaces = [numpy.frombuffer(bytes(self.spaces), dtype="bool")] if self.spaces else []
+            write_message(Compressed(self.file), self.acc, numpy.asarray(self.lengths, dtype="int32"),
+                          spooled(self.spools["tokens"]), {key: spooled(self.spools[key]) for key in ITEM_LISTS})
+        finally:
+            self.discard()
 
-        def spooled() -> Iterator[bytes]:
-            while True:
-                chunk = self.spool.read(CHUNK)
-                if not chunk:
-                    return
-                yield chunk
+    def discard(self) -> None:
+        """Remove the temporary files (also when the writing stops half-way)."""
+        for spool in self.spools.values():
+            spool.close()
 
-        write_message(Compressed(self.file), self.acc, numpy.asarray(self.lengths, dtype="int32"), spooled())
+
+def spooled(spool: BinaryIO) -> Iterator[bytes]:
+    """A temporary file's bytes from its start, in chunks."""
+    spool.flush()
+    spool.seek(0)
+    while True:
+        chunk = spool.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk

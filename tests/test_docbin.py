@@ -79,3 +79,18 @@ def test_stream_is_zlib():
     stream.close()
     assert out.getvalue() == zlib.compress(data)
 
+
+
+@pytest.mark.parametrize("pick", [slice(None), slice(0, 0), slice(2, 3)])
+def test_a_writer_of_docs_one_at_a_time_writes_spacys_bytes(tmp_path, monkeypatch, pick):
+    """`DocBinWriter` (a cleaning in batches) packs the same message though it
+    learns the number of docs at the end; its temporary files are closed (gone)."""
+    monkeypatch.setattr(docbin, "CHUNK", 7)
+    docs = varied_docs()[pick]
+    out = io.BytesIO()
+    writer = docbin.DocBinWriter(out, tmp_path)
+    for doc in docs:
+        writer.add(doc)
+    writer.close()
+    assert out.getvalue() == reference(docs)
+    assert all(spool.closed for spool in writer.spools.values())

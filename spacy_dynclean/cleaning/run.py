@@ -14,7 +14,6 @@ one more suspicion, which the decision's own strategy honours first; the
 one-run training callback hands `load` the evidence it holds in memory.
 """
 import inspect
-import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -235,14 +234,15 @@ class Cleaning:
         with ExitStack() as stack:
             stack.enter_context(fast_msgpack())
             file = stack.enter_context(outputs.path(files.corpus).open("wb"))
-            spool = stack.enter_context(tempfile.TemporaryFile(dir=outputs.path(files.corpus).parent))
             state: Dict[str, Any] = {}
+            stack.callback(lambda: state["writer"].discard() if state.get("writer") else None)
 
             def restart() -> None:
-                for f in (file, spool):
-                    f.seek(0)
-                    f.truncate()
-                state.update(tally=Tally(), writer=DocBinWriter(file, spool), last=None)
+                if state.get("writer"):
+                    state["writer"].discard()
+                file.seek(0)
+                file.truncate()
+                state.update(tally=Tally(), writer=DocBinWriter(file, outputs.path(files.corpus).parent), last=None)
 
             def visit(batch: Evidence) -> None:
                 suspicions = run_detectors(batch, self.resolved.detectors, decision.detectors, quiet=True)
