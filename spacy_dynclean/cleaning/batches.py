@@ -31,6 +31,8 @@ from spacy_dynclean.util import DynCleanError
 
 #: Passes after which a cleaning that still asks for new counts is a detector's error.
 MAX_PASSES = 10
+#: A progress line every this many docs of a pass.
+PROGRESS = 100_000
 
 
 @dataclass
@@ -151,6 +153,8 @@ class Passes:
             failed: Set[Any] = set()
             complete, docs = True, 0
             for i, batch in enumerate(self.batches(self.statistics)):
+                if (docs + len(batch.docs)) // PROGRESS > docs // PROGRESS:
+                    msg.text(f"Pass {number}: {docs + len(batch.docs):,} docs ({time.time() - started:.0f}s)")
                 docs += len(batch.docs)
                 self.count(batch, counting, sums, failed, first=i == 0)
                 if not complete:
