@@ -26,7 +26,7 @@ from spacy_dynclean.docbin_reader import iter_docbin
 from spacy_dynclean.evidence.bundle import Count, Evidence, Missing, add_up
 from spacy_dynclean.evidence.heldout import FormEvidence
 from spacy_dynclean.recording.dynamics import Dynamics
-from spacy_dynclean.recording.samples import FLAG_IGNORED, FLAG_POSITIVE, SampleIndex, doc_id
+from spacy_dynclean.recording.samples import FLAG_IGNORED, FLAG_POSITIVE, FLAG_THRESHOLD, SampleIndex, doc_id
 from spacy_dynclean.util import DynCleanError
 
 #: Passes after which a cleaning that still asks for new counts is a detector's error.
@@ -58,7 +58,7 @@ class Source:
             raise DynCleanError("[evidence] batch_size: out-of-fold predictions (paths.folds) are read whole; "
                                 "clean without batch_size")
         dynamics = Dynamics.from_disk(str(paths["dynamics"]))
-        if dynamics.threshold.any():
+        if len(dynamics.flagged_rows(FLAG_THRESHOLD)):
             raise DynCleanError(f"{paths['dynamics']}: recorded with threshold samples: give it as "
                                 "paths.threshold_dynamics and the run without them as paths.dynamics")
         threshold = Dynamics.from_disk(str(paths["threshold_dynamics"])) if paths.get("threshold_dynamics") else None

@@ -14,6 +14,12 @@ function, so each detector can be called and tested without a config.
 
 A user's own detector is registered the same way (`@spacy.registry.misc`) and
 picked up with `--code` or from a package's `spacy_misc` entry points.
+
+A cleaning in batches (`[evidence] batch_size`) calls a detector once per
+batch of docs, with that batch's `Evidence`. A figure of the whole corpus
+(a count over every doc, a tally per text) must be asked for with
+`Evidence.counts`, which gives the sums over every batch; one counted over
+`evidence.docs` directly is the batch's own.
 """
 from dataclasses import dataclass, field
 from sys import intern

@@ -32,6 +32,7 @@ from spacy_dynclean.convert import write_docbin
 from spacy_dynclean.docbin import DocBinWriter
 from spacy_dynclean.evidence.bundle import Evidence, Missing, given_paths
 from spacy_dynclean.outputs import Outputs
+from spacy_dynclean.recording.samples import FLAG_THRESHOLD
 from spacy_dynclean.util import (DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike, fast_msgpack,
                                  write_json)
 
@@ -213,7 +214,8 @@ class Cleaning:
             "overrides": jsonable(self.overrides), "paths": evidence.paths,
             "samples": tally.samples, "positives": tally.positives, "negatives": tally.negatives,
             "epochs_recorded": evidence.samples.n_epochs,
-            "threshold_samples": int(evidence.threshold.threshold.sum()) if evidence.threshold is not None else 0,
+            "threshold_samples": 0 if evidence.threshold is None
+            else len(evidence.threshold.flagged_rows(FLAG_THRESHOLD)),
             "detectors": tally.detectors, "decision": decision_row(self.decision, tally.trusted),
             "flagged_positives": tally.flagged_positives, "flagged_negatives": tally.flagged_negatives,
             "negatives_in_corpus": tally.negatives_in_corpus, "protected_negatives": tally.protected_negatives,
@@ -249,6 +251,7 @@ class Cleaning:
                 flags = decision.flag(batch, suspicions)
                 cleaned = apply_strategy(decision, batch, flags, suspicions)
                 assert flags.label_counts is not None
+                # the decision's warnings start with its per-label ones (`Decision.flag`): made again from the sums
                 majority = majority_warnings(labels, flags.label_counts, decision.majority_warning)
                 warnings = [*flags.warnings[len(majority):], *self.warnings,
                             *(f"detectors.{name}: {w}" for name, s in suspicions.items() for w in s.warnings)]

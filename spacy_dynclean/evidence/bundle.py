@@ -27,7 +27,8 @@ from spacy_dynclean.evidence.folds import FoldPredictions
 from spacy_dynclean.evidence.heldout import FormEvidence
 from spacy_dynclean.evidence.scores import fit_counts, k_from_fit, resolve_k
 from spacy_dynclean.recording.dynamics import Dynamics, corpus_samples
-from spacy_dynclean.recording.samples import SampleIndex, candidate_row, corpus_fingerprint, doc_id, gold_spans
+from spacy_dynclean.recording.samples import (FLAG_THRESHOLD, SampleIndex, candidate_row, corpus_fingerprint, doc_id,
+                                             gold_spans)
 from spacy_dynclean.util import DEFAULT_IGNORE_KEY, DEFAULT_SPANS_KEY, DynCleanError, PathLike
 
 #: The `[paths]` keys a cleaning reads (others are left to the user's own sections).
@@ -47,8 +48,8 @@ class Missing(Exception):
 
 
 def add_up(total: Any, part: Any) -> Any:
-    """`total` with `part` added: counters and numbers in place, tuples item by
-    item (a statistic's parts), dicts of counts key by key."""
+    """`total` with `part` added: counters, numbers and objects that add in
+    place (`+=`: `CasingStats`), tuples item by item (a statistic's parts)."""
     if total is None:
         return part
     if isinstance(total, tuple):
@@ -211,7 +212,7 @@ class Evidence:
     @staticmethod
     def check_threshold(samples: Dynamics, threshold: Dynamics, paths: Dict[str, Optional[str]]) -> None:
         """The threshold run holds threshold samples, of the same corpus and labels."""
-        if not threshold.threshold.any():
+        if not len(threshold.flagged_rows(FLAG_THRESHOLD)):
             raise DynCleanError(
                 f"{paths.get('threshold_dynamics')}: holds no threshold samples (a run without them?): train with "
                 "--components.dynclean_ner.threshold_samples true"

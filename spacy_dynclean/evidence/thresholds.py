@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 import numpy
 
 from spacy_dynclean.recording.dynamics import Dynamics
+from spacy_dynclean.recording.samples import FLAG_THRESHOLD
 from spacy_dynclean.evidence.scores import compute_scores
 from spacy_dynclean.util import DynCleanError
 
@@ -72,7 +73,7 @@ def from_threshold_samples(
     negative_percentile: float, per_label: bool = False, ranking: str = "aum",
 ) -> Thresholds:
     """Percentiles of the threshold samples' scores, per kind (and label)."""
-    rows = numpy.nonzero(threshold_dynamics.threshold)[0]  # read those rows alone: the run may be large
+    rows = threshold_dynamics.flagged_rows(FLAG_THRESHOLD)  # read those rows alone: the run may be large
     if not len(rows):
         raise DynCleanError(
             "the threshold dynamics hold no threshold samples: train with "
@@ -91,6 +92,7 @@ def from_threshold_samples(
             vals = scores[kinds & (col == j)]
             if len(vals):
                 per[name] = percentile_threshold(vals, positive_percentile)
+    threshold_dynamics.release()  # the pages those rows were read from
     return Thresholds(
         method="threshold-samples",
         positive=percentile_threshold(pos_vals, positive_percentile),

@@ -210,6 +210,13 @@ class Dynamics:
         dyn.release()  # validating read every page: let them go until a detector reads them again
         return dyn
 
+    def flagged_rows(self, flag: int) -> numpy.ndarray:
+        """The rows whose flags hold `flag` (`FLAG_THRESHOLD`, ...), read a
+        chunk at a time: a few rows of a large table without its whole mask."""
+        parts = [numpy.nonzero(storage.take(self.flags, slice(lo, lo + _CHUNK)) & flag)[0] + lo
+                 for lo in range(0, len(self.flags), _CHUNK)]
+        return numpy.concatenate(parts).astype("int64") if parts else numpy.zeros(0, dtype="int64")
+
     def release(self) -> None:
         """Let the pages of memory-mapped arrays go (`storage.release`)."""
         for name in SAMPLE_ARRAYS:
