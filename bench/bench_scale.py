@@ -23,6 +23,7 @@ the saved rows of the sizes and stages not rerun.
         --stages clean-goldfree-batches,clean-combined-batches,review-batches
 """
 import argparse
+import fcntl
 import filecmp
 import hashlib
 import json
@@ -284,14 +285,16 @@ def main() -> None:
             print(row, flush=True)
             rows.append(row)
     name = f"scale-{args.dataset}"
-    if args.merge and (RESULTS / f"{name}.json").exists():
-        done = {(r["size"], r["stage"]) for r in rows}
-        saved = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf8"))["rows"]
-        rows = sorted([r for r in saved if (r["size"], r["stage"]) not in done] + rows,
-                      key=lambda r: (r["size"], STAGES.index(r["stage"])))
-    save(name, {"dataset": args.dataset, "epochs": Dynamics.from_disk(run / "dyn-noisy").n_epochs,
-                "batch_size": BATCH_SIZE, "rows": rows})
-    plot(rows, RESULTS / f"{name}.png")
+    epochs = Dynamics.from_disk(run / "dyn-noisy").n_epochs
+    with open(RESULTS / f".{name}.lock", "w") as lock:  # runs in two lanes merge one at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if args.merge and (RESULTS / f"{name}.json").exists():
+            done = {(r["size"], r["stage"]) for r in rows}
+            saved = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf8"))["rows"]
+            rows = sorted([r for r in saved if (r["size"], r["stage"]) not in done] + rows,
+                          key=lambda r: (r["size"], STAGES.index(r["stage"])))
+        save(name, {"dataset": args.dataset, "epochs": epochs, "batch_size": BATCH_SIZE, "rows": rows})
+        plot(rows, RESULTS / f"{name}.png")
 
 
 if __name__ == "__main__":

@@ -225,21 +225,28 @@ def scale() -> None:
         print(f"The corpus repeated N times and shuffled, dynamics of the recorded shape ({d['epochs']} epochs, "
               "tiled from the recorded run). CPU seconds (user + system; other work shared the cores) and peak "
               f"resident memory per process; plot: `bench/results/{f.stem}.png`.\n")
-        print("| size | candidate spans | " + " | ".join(f"{s}: CPU s / peak MB" for s in stages) + " |")
-        print("| --- | --- | " + " | ".join("---" for _ in stages) + " |")
         base = next((r["samples"] for r in rows if r["size"] == 1 and r.get("samples")), None)
-        for size in sizes:
-            by = {r["stage"]: r for r in rows if r["size"] == size}
-            n = next(iter(by.values()))["samples"] or (base * size if base else 0)
-            print(f"| {size}x | {n:,} | " + " | ".join(
-                f"{by[s]['cpu_seconds']:.0f} / {by[s]['peak_rss_mb']:,.0f}" if s in by else "-" for s in stages) + " |")
+        for title, part in (("In memory (and `audit`, which streams)", [x for x in stages if "batches" not in x]),
+                            ("In batches", [x for x in stages if "batches" in x])):
+            print(f"{title}:\n")
+            print("| size | candidate spans | " + " | ".join(f"{x}: CPU s / peak MB" for x in part) + " |")
+            print("| --- | --- | " + " | ".join("---" for _ in part) + " |")
+            for size in sizes:
+                by = {r["stage"]: r for r in rows if r["size"] == size}
+                if not any(x in by for x in part):
+                    continue
+                n = next(iter(by.values()))["samples"] or (base * size if base else 0)
+                print(f"| {size}x | {n:,} | " + " | ".join(
+                    f"{by[x]['cpu_seconds']:,.0f} / {by[x]['peak_rss_mb']:,.0f}" if x in by else "-" for x in part)
+                    + " |")
+            print()
         alone = sorted({r["size"] for r in rows if r.get("cleaned")})
         if alone:
-            print(f"\nAt {', '.join(f'{x}x' for x in alone)} `clean` and `review` in memory do not fit this machine: "
+            print(f"At {', '.join(f'{x}x' for x in alone)} `clean` and `review` in memory do not fit this machine: "
                   "there the cleaned corpus `audit` reads is 1x's goldfree `clean` repeated the same way.")
         same = [r for r in rows if "same_as_in_memory" in r]
         if same:
-            print(f"\nThe `-batches` stages (`[evidence] batch_size = {d.get('batch_size', 20000):,}`) wrote what "
+            print(f"\nThe batch stages (`[evidence] batch_size = {d.get('batch_size', 20000):,}`) wrote what "
                   "the same stage in memory wrote: " + ", ".join(
                       f"{r['stage']} {r['size']}x {'yes' if r['same_as_in_memory'] else '**no**'}" for r in same) + ".")
         print()

@@ -82,12 +82,11 @@ def suppress_overlaps(dynamics: Dynamics, rows: numpy.ndarray, score: numpy.ndar
     return numpy.asarray(sorted(keep), dtype="int64")
 
 
-def pool_by_form(evidence: Evidence, pool: numpy.ndarray, flagged: numpy.ndarray, key: Tuple[Any, ...]
-                 ) -> numpy.ndarray:
-    """Flags decided per lower-cased text: every occurrence in `pool` of a
+def pool_by_form(evidence: Evidence, flagged: numpy.ndarray, key: Tuple[Any, ...]) -> numpy.ndarray:
+    """Flags decided per lower-cased text: every occurrence in the pool of a
     text flagged in more than half of its pool occurrences over the corpus,
-    and none of the others. `key` names the flags (the settings that made
-    them), for the corpus counts: `first_flags` with those settings."""
+    and none of the others. `key`: the settings of `first_flags`, which give
+    the pool and the flags of every batch (the corpus counts need them)."""
     def hits(ev: Evidence) -> Counter:
         samples, words = ev.samples, lower_words(ev)
         return Counter(tuple(words[int(samples.doc[r])][int(samples.start[r]): int(samples.end[r])])
@@ -184,7 +183,7 @@ def learned_suspicion(evidence: Evidence, *, k: Union[int, str, None] = "auto", 
     pool, flagged, p_entity, k_used, prior = first_flags(evidence, k, min_ratio, suppress)
     above = pool & (p_entity >= min_ratio * prior)
     if per_form:
-        flagged = pool_by_form(evidence, pool, flagged, (k, min_ratio, suppress))
+        flagged = pool_by_form(evidence, flagged, (k, min_ratio, suppress))
     rows = numpy.nonzero(flagged)[0]
     label = numpy.full(n, -1, dtype="int64")
     proposals = Proposals.empty()
