@@ -22,17 +22,6 @@ _DTYPES = {"margins": "float32", "probs": "float16", "pred": "int8"}
 _CHUNK = 1 << 20  # rows validated at a time
 
 
-def extremes(array: numpy.ndarray) -> Tuple[int, int]:
-    """(min, max) of a 1-D array of whole numbers, a chunk at a time (a
-    memory-mapped one's pages let go after each); (0, 0) when empty."""
-    low, high = 0, 0
-    for lo in range(0, len(array), _CHUNK):
-        part = storage.take(array, slice(lo, lo + _CHUNK))
-        low, high = (int(part.min()), int(part.max())) if lo == 0 else (min(low, int(part.min())),
-                                                                         max(high, int(part.max())))
-    return low, high
-
-
 def margins_from_probs(probs: numpy.ndarray, assigned: numpy.ndarray):
     """Margin of each row's assigned column: log p_assigned - max other log p
     (equal to the logit margin, as the softmax normaliser cancels), and
@@ -269,13 +258,13 @@ class Dynamics:
         self._epoch_shapes(where, n)
         if not isinstance(self.meta.get("labels"), list) or not isinstance(self.meta.get("doc_ids"), list):
             raise DynCleanError(f"{where}: the metadata lack the labels or the doc ids")
-        low, high = extremes(self.doc)
+        low, high = storage.extremes(self.doc, _CHUNK)
         if n and (high >= len(self.doc_ids) or low < 0):
             raise DynCleanError(f"{where}: sample doc numbers do not match the {len(self.doc_ids)} doc ids")
         if "n_samples" in self.meta and self.meta["n_samples"] != n:
             raise DynCleanError(f"{where}: {n} samples, the metadata say {self.meta['n_samples']}")
         n_labels = len(self.labels)
-        low, high = extremes(self.label)
+        low, high = storage.extremes(self.label, _CHUNK)
         if n and (high > n_labels or low < 0):
             raise DynCleanError(f"{where}: sample labels out of range for the labels {self.labels}")
         self._epoch_values(where, n_labels)

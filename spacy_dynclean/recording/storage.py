@@ -102,6 +102,17 @@ def take(array: numpy.ndarray, rows: numpy.ndarray) -> numpy.ndarray:
     return out
 
 
+def extremes(array: numpy.ndarray, chunk: int) -> Tuple[int, int]:
+    """(min, max) of a 1-D array of whole numbers, a chunk at a time (a
+    memory-mapped one's pages let go after each); (0, 0) when empty."""
+    low, high = 0, 0
+    for lo in range(0, len(array), chunk):
+        part = take(array, slice(lo, lo + chunk))
+        low, high = (int(part.min()), int(part.max())) if lo == 0 else (min(low, int(part.min())),
+                                                                         max(high, int(part.max())))
+    return low, high
+
+
 def release(array: numpy.ndarray) -> None:
     """Let the pages of a memory-mapped array go (they are read again from
     the file when next needed); nothing for an array in memory."""
