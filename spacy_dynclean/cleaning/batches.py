@@ -64,8 +64,6 @@ class Source:
         threshold = Dynamics.from_disk(str(paths["threshold_dynamics"])) if paths.get("threshold_dynamics") else None
         if threshold is not None:
             Evidence.check_threshold(dynamics, threshold, paths)
-            threshold.release()
-        dynamics.release()
         heldout = FormEvidence.from_disk(str(paths["heldout"])) if paths.get("heldout") else None
         return cls(Path(str(paths["corpus"])), dynamics, dynamics.row_counts(), threshold, heldout, dict(paths),
                    batch_size)

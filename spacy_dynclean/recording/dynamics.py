@@ -195,8 +195,7 @@ class Dynamics:
         an error naming the file."""
         meta, samples, columns, where = storage.read(path)
         dyn = cls(meta, {**samples, **columns})
-        dyn.validate(where)
-        dyn.release()  # validating read every page: let them go until a detector reads them again
+        dyn.validate(where)  # a chunk at a time, each chunk's pages let go (`storage.take`)
         return dyn
 
     def flagged_rows(self, flag: int) -> numpy.ndarray:
