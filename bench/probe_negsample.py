@@ -15,7 +15,7 @@ base = WORK / "quality" / ds / "cnn-r4" / f"seed{seed}"
 src = corpus(ds, "train-ds") if variant == "noisy" else base / f"train-{variant}.spacy"
 mode = "all" if frac >= 1.0 else "random"
 out = base / f"{variant}-ns{int(round(frac * 100)):02d}"
-extra = [f"--components.dynclean_ner.negative_sampling", mode,
+extra = ["--components.dynclean_ner.negative_sampling", mode,
          "--components.dynclean_ner.negative_fraction", str(frac)]
 train("cnn", out, src, ds, seed, epochs, extra=extra)
 scores = evaluate(out, ds)
