@@ -178,7 +178,7 @@ def oracle_corpus(dataset: str, dyn: Dynamics, path: Path, kinds: str = "both") 
 VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both", "goldfree", "goldfree_st", "goldfree_st2", "combined",
             "combined_st", "goldfree2", "combined2", "goldfree3", "combined3", "combined4", "combined4_st",
             "combined4_pos", "learned", "goldfree5", "combined5", "learned_pos", "goldfree6", "combined6",
-            "goldfree7", "goldfree8", "goldfree9", "goldfree10", "goldfree_oracle", "oracle", "gold")
+            "goldfree7", "goldfree8", "goldfree9", "goldfree10", "goldfree11", "goldfree_oracle", "oracle", "gold")
 DEFAULT_VARIANTS = ("cleaned", "cleaned_dyn", "oracle", "gold")
 AUM_VARIANTS = ("cleaned", "cleaned_dyn", "cleaned_both")  # those that read the threshold run
 DYNAMICS_ONLY = {"decision.positives": ["aum"], "decision.negatives": ["aum"]}
@@ -235,6 +235,8 @@ CLEANED = {  # name: (uses the held-out evidence, cleaning config, overrides)
     # (masked), beside the form counts (on cased corpora this would flag them there too: not run there)
     "goldfree10": (False, "goldfree", {"detectors.learned.positives": True,
                                        "decision.positives": ["structure", "learned"]}),
+    # round 17: goldfree7 with the dynamics' cut at a quarter of the prior, overlapping spans kept (goldfree9 wider)
+    "goldfree11": (False, "goldfree", {"detectors.learned.min_ratio": 0.25, "detectors.learned.suppress": False}),
 }
 # self-training: the variant's retrained pipeline fills the masked regions of its corpus, a student is trained;
 # a second round: the student fills the same masked regions, a second student is trained

@@ -173,27 +173,34 @@ def round9() -> None:
     variant_tables(files, ROUND9, round9_scores)
 
 
+def lc_files(variant: str) -> list:
+    """The quality results of the lower-cased copies (runs -r4) with runs of `variant`."""
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"quality-*-lc-cnn{ROUND9_TAG}.json"))]
+    return [d for d in files if any(variant in r["scores"] for r in d["runs"])]
+
+
 ROUND11 = [("noisy", "noisy"), ("goldfree5", "round 9 preset"), ("goldfree7", "+ form counts"),
            ("goldfree8", "form counts, no dynamics"), ("goldfree9", "+ form counts, wider dynamics"),
-           ("goldfree10", "+ form counts, dynamics' distant entities"), ("gold", "gold")]
+           ("goldfree10", "+ form counts, dynamics' distant entities"),
+           ("goldfree11", "+ form counts, dynamics at a quarter of the cut"), ("gold", "gold")]
 
 
 def round11() -> None:
     """Small tables of round 11 on the lower-cased copies: the form counts
     (form_share.v1) where the structure abstains, test and dev F1, per-seed
     gains and the train-label audit of what each flags."""
-    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"quality-*-lc-cnn{ROUND9_TAG}.json"))]
-    files = [d for d in files if any("goldfree7" in r["scores"] for r in d["runs"])]
+    files = lc_files("goldfree7")
     if not files:
         return
-    print("### Distant entities the corpus mostly leaves unlabelled (rounds 11 and 16, runs -r4, lower-cased copies)\n")
+    print("### Distant entities the corpus mostly leaves unlabelled (rounds 11, 16 and 17, runs -r4, lower-cased copies)\n")
     print("CNN, the gold-free preset's variants on the `-lc` copies (the structure abstains there), same "
           "config and seeds. `round 9 preset`: the structure and the dynamics' missed entities; `+ form counts`: "
           "and `form_share.v1` takes the structure's distant entities (`decision.hand_off`); `form counts, no "
           "dynamics`: without the dynamics' missed entities; `wider dynamics`: with the form counts, the "
           "dynamics' cut at half the prior and overlapping flags kept (`min_ratio = 0.5`, `suppress = false`); "
           "`dynamics' distant entities` (round 16): with the form counts, the dynamics also flag (mask) distant "
-          "entities an overlapping span beats (`learned.positives`, read as a detector of distant entities). "
+          "entities an overlapping span beats (`learned.positives`, read as a detector of distant entities); "
+          "`a quarter of the cut` (round 17, one seed): `min_ratio = 0.25`, `suppress = false`. "
           "Test entity F1, mean ± sd over the seeds; dev F1 below; seeds a variant lacks are counted in its "
           "cell.\n")
     variant_tables(files, ROUND11, lambda d, run, name: run["scores"].get(name))
@@ -212,6 +219,54 @@ def round11() -> None:
                 print(f"| {d['dataset']} | {dict(ROUND11)[n]} | {a['flagged_positives']:,} | {a['fp_precision']:.2f} "
                       f"| {a['flagged_negatives']:,} | {a['fn_precision']:.2f} "
                       f"| {a['labels_f1_before']:.3f} -> {a['labels_f1_after']:.3f} |")
+    print()
+
+
+CEILINGS = [("noisy", "noisy"), ("goldfree7", "the gold-free preset"), ("oracle-neg", "missed entities masked"),
+            ("oracle-pos", "wrong distant entities masked"), ("oracle", "both masked (removal oracle)"),
+            ("gold", "gold")]
+
+
+def ceilings() -> None:
+    """Round 17: how far masks can go on the lower-cased copies (removal
+    oracles of each kind of error beside the preset), and the neighbour-word
+    probe (bench/probe_bounds.py) beside the preset it starts from."""
+    files = lc_files("oracle-neg")
+    if not files:
+        return
+    print("### How far masks go on the lower-cased copies (round 17, runs -r4)\n")
+    print("CNN, same config and seeds. `missed entities masked`: exactly the distant corpus's missed entities "
+          "(non-entity spans that are gold entities) masked, nothing else changed; `wrong distant entities "
+          "masked`: exactly the distant entities gold does not have; `both`: the removal oracle. Gold train "
+          "labels are read only to make these benchmark corpora. Test entity F1, mean ± sd over the seeds; dev "
+          "F1 below; a cell with fewer seeds names them.\n")
+    variant_tables(files, CEILINGS, lambda d, run, name: run["scores"].get(name))
+    path = RESULTS / "probe-bounds.jsonl"
+    if not path.exists():
+        return
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    print("Probe (`bench/probe_bounds.py`): the preset's corpus, and distant entities whose neighbour word "
+          "(outside any distant entity) has the entity's text beside it in at least 30% of that word's "
+          "occurrences masked, with the span they make together (\"lanka\" PER beside \"sri\"). Mean over "
+          "the seeds run; the preset's runs of the same seeds beside it:\n")
+    print("| dataset | seeds | distant entities masked, all signals (precision) | training-label F1 "
+          "| dev F1: preset -> probe | test F1: preset -> probe | probe - noisy, test (per seed) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    results = {d["dataset"]: d for d in lc_files("goldfree7")}
+    for dataset in sorted({r["dataset"] for r in rows}):
+        mine = {r["seed"]: r for r in rows if r["dataset"] == dataset and "ents_f" in r}
+        if not mine or dataset not in results:
+            continue
+        preset = {r["seed"]: r["scores"]["goldfree7"] for r in results[dataset]["runs"] if "goldfree7" in r["scores"]}
+        noisy = {r["seed"]: r["scores"]["noisy"]["ents_f"] for r in results[dataset]["runs"]}
+        seeds = sorted(s for s in mine if s in preset and s in noisy)
+        g = [100 * (mine[s]["ents_f"] - noisy[s]) for s in seeds]
+        a = mine[seeds[0]]["audit"]
+        cells = [f"{statistics.mean(preset[s][k] for s in seeds):.3f} -> {statistics.mean(mine[s][k] for s in seeds):.3f}"
+                 for k in ("dev_f", "ents_f")]
+        print(f"| {dataset} | {seed_list(seeds)} | {a['flagged_positives']:,} ({a['fp_precision']:.2f}) "
+              f"| {a['labels_f1_before']:.3f} -> {a['labels_f1_after']:.3f} | " + " | ".join(cells)
+              + f" | {statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}] |")
     print()
 
 
@@ -720,6 +775,7 @@ def main() -> None:
     print("# Results\n")
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
+    ceilings()
     round11()
     one_run()
     round9()
