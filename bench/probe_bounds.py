@@ -3,17 +3,17 @@
 A distant labeller that marks "states" as a person inside "united states", "lanka" inside
 "sri lanka" or "clinton" inside "bill clinton" leaves a word beside the entity that, over the
 corpus, is mostly followed (or preceded) by that entity's text. Counted on the distant corpus
-alone (lower-cased words): a distant entity whose neighbour word (letters, outside any distant
-entity) has the entity's text beside it in at least `--neighbour-share` of that word's
-occurrences is flagged; the entity and the span it makes with the neighbour are masked (the
-first a wrong positive, the second the missed name), on top of the gold-free preset's cleaned
-corpus of the seed (train-goldfree7.spacy of the -r4 runs). Retrained and audited.
+alone (lower-cased words): a distant entity whose neighbour word (with a letter, outside any
+distant entity) has the entity's text beside it in at least `--neighbour-share` of that word's
+occurrences (and in at least `--entity-share` of the text's own occurrences) is flagged; the
+entity and the span it makes with the neighbour are masked (the first a wrong positive, the
+second the missed name), on top of the gold-free preset's cleaned corpus of the seed
+(train-goldfree7.spacy of the -r4 runs). Retrained and audited (gold read by the audit only).
     python bench/probe_bounds.py DATASET SEED [--neighbour-share 0.3] [--entity-share 0.0]
 """
 import argparse
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Dict, List, Tuple
 
 from spacy.tokens import Doc, Span
