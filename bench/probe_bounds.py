@@ -20,9 +20,9 @@ from spacy.tokens import Doc, Span
 
 from bench_quality import audit_corpus, evaluate, train
 from common import RESULTS, WORK, corpus
-from spacy_dynclean.convert import read_docbin, save_docbin
-
-IGNORE = "dynclean_ignored"
+from spacy_dynclean.convert import DOC_ID_KEY, read_docbin, save_docbin
+from spacy_dynclean.recording.samples import gold_spans
+from spacy_dynclean.util import DEFAULT_IGNORE_KEY
 
 
 def words(doc: Doc) -> List[str]:
@@ -30,17 +30,17 @@ def words(doc: Doc) -> List[str]:
 
 
 def entities(doc: Doc) -> List[Span]:
-    return list(doc.spans["sc"]) if "sc" in doc.spans else list(doc.ents)
+    return gold_spans(doc, "sc")
 
 
-def neighbour_counts(docs: List[Doc]) -> Tuple[Counter, Counter, Counter]:
+def neighbour_counts(docs: List[Doc], lowered: List[List[str]]) -> Tuple[Counter, Counter, Counter]:
     """Per (entity text, side, neighbour word): occurrences of the text with that word beside it,
-    anywhere in the corpus; per word, its occurrences; per entity text, its occurrences."""
-    forms = {tuple(words(d)[s.start:s.end]) for d in docs for s in entities(d)}
+    anywhere in the corpus; per word, its occurrences; per entity text, its occurrences
+    (`lowered`: each doc's lower-cased words)."""
+    forms = {tuple(w[s.start:s.end]) for d, w in zip(docs, lowered) for s in entities(d)}
     longest = max(map(len, forms), default=0)
     beside, word, occurrences = Counter(), Counter(), Counter()
-    for doc in docs:
-        w = words(doc)
+    for w in lowered:
         word.update(w)
         for i in range(len(w)):
             for n in range(1, longest + 1):
@@ -58,10 +58,10 @@ def neighbour_counts(docs: List[Doc]) -> Tuple[Counter, Counter, Counter]:
 
 def flags(docs: List[Doc], neighbour_share: float, entity_share: float) -> Dict[str, List[Tuple[int, int, int, int]]]:
     """Per doc id: (entity start, end, extended start, end) of each flagged distant entity."""
-    beside, word, occurrences = neighbour_counts(docs)
+    lowered = [words(d) for d in docs]
+    beside, word, occurrences = neighbour_counts(docs, lowered)
     out: Dict[str, List[Tuple[int, int, int, int]]] = {}
-    for doc in docs:
-        w = words(doc)
+    for doc, w in zip(docs, lowered):
         covered = {i for s in entities(doc) for i in range(s.start, s.end)}
         for s in entities(doc):
             form = tuple(w[s.start:s.end])
@@ -71,7 +71,7 @@ def flags(docs: List[Doc], neighbour_share: float, entity_share: float) -> Dict[
                 c = beside[(form, side, w[pos])]
                 if c / word[w[pos]] >= neighbour_share and c / max(1, occurrences[form]) >= entity_share:
                     ext = (pos, s.end) if side == "L" else (s.start, pos + 1)
-                    out.setdefault(doc.user_data["dynclean_id"], []).append((s.start, s.end, *ext))
+                    out.setdefault(doc.user_data[DOC_ID_KEY], []).append((s.start, s.end, *ext))
                     break
     return out
 
@@ -82,9 +82,9 @@ def masked(doc: Doc, found: List[Tuple[int, int, int, int]]) -> Doc:
     keep = [Span(new, s.start, s.end, label=s.label_) for s in entities(doc) if (s.start, s.end) not in drop]
     new.set_ents(keep, default="outside")
     new.spans["sc"] = keep
-    old = [(s.start, s.end) for s in doc.spans.get(IGNORE, [])]
+    old = [(s.start, s.end) for s in doc.spans.get(DEFAULT_IGNORE_KEY, [])]
     spans = sorted(set(old) | drop | {(c, d) for _, _, c, d in found})
-    new.spans[IGNORE] = [Span(new, a, b) for a, b in spans]
+    new.spans[DEFAULT_IGNORE_KEY] = [Span(new, a, b) for a, b in spans]
     return new
 
 
@@ -104,7 +104,7 @@ def main() -> None:
     if not path.exists():
         found = flags(read_docbin(corpus(a.dataset, "train-ds")), a.neighbour_share, a.entity_share)
         cleaned = read_docbin(base / f"train-{a.base_variant}.spacy")
-        save_docbin([masked(d, found[d.user_data["dynclean_id"]]) if d.user_data["dynclean_id"] in found else d
+        save_docbin([masked(d, found[d.user_data[DOC_ID_KEY]]) if d.user_data[DOC_ID_KEY] in found else d
                      for d in cleaned], path)
         print(f"{a.dataset}: {sum(map(len, found.values()))} distant entities flagged")
     audit = audit_corpus(a.dataset, path)

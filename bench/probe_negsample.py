@@ -4,7 +4,6 @@ non-entity spans per batch) on the distant corpus and on a cleaned corpus of the
 VARIANT: noisy (train-ds) or a cleaned corpus train-VARIANT.spacy in the seed's -r4 folder."""
 import json
 import sys
-from pathlib import Path
 
 from bench_quality import evaluate, train
 from common import RESULTS, WORK, corpus
@@ -18,7 +17,7 @@ out = base / f"{variant}-ns{int(round(frac * 100)):02d}"
 extra = ["--components.dynclean_ner.negative_sampling", mode,
          "--components.dynclean_ner.negative_fraction", str(frac)]
 train("cnn", out, src, ds, seed, epochs, extra=extra)
-scores = evaluate(out, ds)
-print(json.dumps({"dataset": ds, "seed": seed, "variant": variant, "fraction": frac, **scores}))
+row = json.dumps({"dataset": ds, "seed": seed, "variant": variant, "fraction": frac, **evaluate(out, ds)})
+print(row)
 with (RESULTS / "probe-negsample.jsonl").open("a") as f:
-    f.write(json.dumps({"dataset": ds, "seed": seed, "variant": variant, "fraction": frac, **scores}) + "\n")
+    f.write(row + "\n")
