@@ -271,6 +271,68 @@ def ceilings() -> None:
     print()
 
 
+def positives_left() -> None:
+    """Round 18: the wrong distant entities the gold-free preset keeps on the
+    lower-cased copies and how the recorded dynamics rank them
+    (bench/probe_positives.py), and the noisy runs of the same seeds on two
+    machines (runs -r4 and -r5)."""
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("probe-positives-*.json"))]
+    if not files:
+        return
+    print("### What the gold-free preset leaves of the wrong distant entities (round 18)\n")
+    print("`bench/probe_positives.py`, seed 0's recording run (CNN): the wrong distant entities (gold train labels "
+          "read to score) the preset's cleaned corpus keeps, by kind and by how often the distant labels give that "
+          "text that label (the evidence a per-form rule has); then the share wrong among the distant entities the "
+          "dynamics rank lowest (own-label probability over the first k epochs, k auto and all), at fixed budgets, "
+          "among those the preset keeps (its base rate beside them).\n")
+    print("| dataset | runs | wrong / distant entities | kept by the preset: type / bounds / spurious "
+          "| kept, form labelled 1 / 2-4 / 5+ times | base rate (kept) | precision of the lowest, k auto (kept) "
+          "| same, all epochs |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for d in files:
+        k = d["kinds"]
+        n = d["form_occurrences"]
+        ranks = list(d["precision_at"].values())
+        cells = [", ".join(f"{b}: {v:.2f}" for b, v in r["kept"].items()) for r in (ranks[0], ranks[-1])]
+        print(f"| {d['dataset']} | cnn{d['tag']}, seed {d['seed']}, k auto {d['k_auto']} | {d['wrong']:,} / "
+              f"{d['positives']:,} | {k.get('type', 0):,} / {k.get('bounds', 0):,} / {k.get('spurious', 0):,} "
+              f"| {n.get('1', 0):,} / {n.get('2-4', 0):,} / {n.get('5+', 0):,} | {d['kept_base_rate']:.2f} | "
+              + " | ".join(cells) + " |")
+    print()
+    print("The noisy runs of the same seeds, config, package pins and thread settings (OMP_NUM_THREADS=1) on the "
+          "machine of rounds 9 to 17 (runs -r4) and on this round's (-r5): test F1 / dev F1.\n")
+    print("| dataset | seed | -r4 | -r5 | test difference |")
+    print("| --- | --- | --- | --- | --- |")
+    for path in sorted(RESULTS.glob("quality-*-lc-cnn-r5.json")):
+        new, old = json.loads(path.read_text()), RESULTS / path.name.replace("-r5", "-r4")
+        if not old.exists():
+            continue
+        before = {r["seed"]: r["scores"]["noisy"] for r in json.loads(old.read_text())["runs"]}
+        for run in new["runs"]:
+            a, b = before.get(run["seed"]), run["scores"]["noisy"]
+            if a:
+                print(f"| {new['dataset']} | {run['seed']} | {a['ents_f']:.3f} / {a['dev_f']:.3f} | "
+                      f"{b['ents_f']:.3f} / {b['dev_f']:.3f} | {100 * (b['ents_f'] - a['ents_f']):+.1f} |")
+    print()
+    print("The gold-free preset against noisy on each machine (test F1 mean over the seeds; gain: per-seed mean "
+          "[lowest, highest]; dev F1 after the slash):\n")
+    print("| dataset | runs | seeds | noisy | preset | preset - noisy, test | preset - noisy, dev |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for path in sorted(RESULTS.glob("quality-*-lc-cnn-r5.json")):
+        for tag in ("-r4", "-r5"):
+            d = json.loads((RESULTS / path.name.replace("-r5", tag)).read_text())
+            runs = [r for r in d["runs"] if "goldfree7" in r["scores"]]
+            if not runs:
+                continue
+            pair = [(r["scores"]["noisy"], r["scores"]["goldfree7"]) for r in runs]
+            cells = [f"{statistics.mean(x[k] for x in side):.3f} / {statistics.mean(x['dev_f'] for x in side):.3f}"
+                     for side, k in (([n for n, _ in pair], "ents_f"), ([c for _, c in pair], "ents_f"))]
+            gains = [[100 * (c[k] - n[k]) for n, c in pair] for k in ("ents_f", "dev_f")]
+            print(f"| {d['dataset']} | cnn{tag} | {seed_list([r['seed'] for r in runs])} | " + " | ".join(cells) + " | "
+                  + " | ".join(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]" for g in gains) + " |")
+    print()
+
+
 def scale() -> None:
     """How clean, review and audit grow with the corpus (bench_scale.py)."""
     for f in sorted(RESULTS.glob("scale-*.json")):
@@ -776,6 +838,7 @@ def main() -> None:
     print("# Results\n")
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
+    positives_left()
     ceilings()
     round11()
     one_run()
