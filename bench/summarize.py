@@ -318,18 +318,27 @@ def positives_left() -> None:
           "[lowest, highest]; dev F1 after the slash):\n")
     print("| dataset | runs | seeds | noisy | preset | preset - noisy, test | preset - noisy, dev |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
+    from scipy import stats
+
     for path in sorted(RESULTS.glob("quality-*-lc-cnn-r5.json")):
+        pooled = []
         for tag in ("-r4", "-r5"):
             d = json.loads((RESULTS / path.name.replace("-r5", tag)).read_text())
             runs = [r for r in d["runs"] if "goldfree7" in r["scores"]]
             if not runs:
                 continue
             pair = [(r["scores"]["noisy"], r["scores"]["goldfree7"]) for r in runs]
-            cells = [f"{statistics.mean(x[k] for x in side):.3f} / {statistics.mean(x['dev_f'] for x in side):.3f}"
-                     for side, k in (([n for n, _ in pair], "ents_f"), ([c for _, c in pair], "ents_f"))]
+            cells = [f"{statistics.mean(x['ents_f'] for x in side):.3f} / {statistics.mean(x['dev_f'] for x in side):.3f}"
+                     for side in ([n for n, _ in pair], [c for _, c in pair])]
             gains = [[100 * (c[k] - n[k]) for n, c in pair] for k in ("ents_f", "dev_f")]
+            pooled += gains[0]
             print(f"| {d['dataset']} | cnn{tag} | {seed_list([r['seed'] for r in runs])} | " + " | ".join(cells) + " | "
                   + " | ".join(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]" for g in gains) + " |")
+        if len(pooled) > 1:
+            mean = statistics.mean(pooled)
+            half = stats.t.ppf(0.975, len(pooled) - 1) * statistics.stdev(pooled) / len(pooled) ** 0.5
+            print(f"| {path.name.split('-cnn')[0][len('quality-'):]} | both machines | {len(pooled)} runs | - | - | "
+                  f"{mean:+.1f}, 95% t interval [{mean - half:+.1f}, {mean + half:+.1f}] | - |")
     print()
 
 
