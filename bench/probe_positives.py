@@ -12,6 +12,7 @@ the preset keeps. No training.
 """
 import argparse
 from collections import Counter
+from pathlib import Path
 from typing import Dict, List
 
 import numpy
@@ -26,19 +27,20 @@ from spacy_dynclean.recording.samples import gold_spans
 BUDGETS = (300, 1000, 2000, 3000)
 
 
-def leftovers(dataset: str, cleaned_path) -> Dict[str, object]:
+def leftovers(dataset: str, cleaned_path: Path) -> Dict[str, object]:
     """The wrong distant entities the cleaned corpus keeps (same span, same label), by kind and by
     the number of distant occurrences of their (text, label)."""
     docs = read_docbin(corpus(dataset, "train-ds"))
     gold = {d.user_data[DOC_ID_KEY]: d for d in read_docbin(corpus(dataset, "train-gs"))}
     cleaned = {d.user_data[DOC_ID_KEY]: d for d in read_docbin(cleaned_path)}
     occurrences = Counter((s.text.lower(), s.label_) for d in docs for s in gold_spans(d, "sc"))
-    wrong, kinds, forms = 0, Counter(), Counter()
+    entities, wrong, kinds, forms = 0, 0, Counter(), Counter()
     for doc in docs:
         doc_id = doc.user_data[DOC_ID_KEY]
         truth = {(s.start, s.end): s.label_ for s in gold_spans(gold[doc_id], "sc")}
         kept = {(s.start, s.end, s.label_) for s in gold_spans(cleaned[doc_id], "sc")} if doc_id in cleaned else set()
         for s in gold_spans(doc, "sc"):
+            entities += 1
             if truth.get((s.start, s.end)) == s.label_:
                 continue
             wrong += 1
@@ -49,10 +51,10 @@ def leftovers(dataset: str, cleaned_path) -> Dict[str, object]:
             kinds[kind] += 1
             n = occurrences[(s.text.lower(), s.label_)]
             forms["1" if n == 1 else "2-4" if n < 5 else "5+"] += 1
-    return {"wrong": wrong, "kept": sum(kinds.values()), "kinds": dict(kinds), "form_occurrences": dict(forms)}
+    return {"entities": entities, "wrong": wrong, "kept": sum(kinds.values()), "kinds": dict(kinds), "form_occurrences": dict(forms)}
 
 
-def kept_rows(evidence: Evidence, cleaned_path) -> numpy.ndarray:
+def kept_rows(evidence: Evidence, cleaned_path: Path) -> numpy.ndarray:
     """Per sample: is it a distant entity the cleaned corpus keeps (same span, same label)?"""
     dyn = evidence.samples
     kept = {(d.user_data[DOC_ID_KEY], s.start, s.end, s.label_)
@@ -99,8 +101,8 @@ def main() -> None:
            "positives": int(pos.sum()), "base_rate": round(float(wrong[pos].mean()), 3),
            "kept_base_rate": round(float(wrong[kept].mean()), 3), **left, "precision_at": ranking}
     lines: List[str] = [
-        f"{a.dataset} seed {a.seed}: {left['wrong']} wrong of {row['positives']} distant entities "
-        f"(base rate {row['base_rate']}); the preset keeps {left['kept']}: {left['kinds']}, "
+        f"{a.dataset} seed {a.seed}: {left['wrong']} wrong of {left['entities']} distant entities "
+        f"({row['positives']} of them recorded, base rate {row['base_rate']}); the preset keeps {left['kept']}: {left['kinds']}, "
         f"by the form's distant occurrences {left['form_occurrences']} (base rate among them {row['kept_base_rate']})"]
     for kk, r in ranking.items():
         lines.append(f"  k = {kk}{' (auto)' if int(kk) == k else ''}: lowest own-label probability, precision at "

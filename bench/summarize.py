@@ -274,8 +274,7 @@ def ceilings() -> None:
 def positives_left() -> None:
     """Round 18: the wrong distant entities the gold-free preset keeps on the
     lower-cased copies and how the recorded dynamics rank them
-    (bench/probe_positives.py), and the noisy runs of the same seeds on two
-    machines (runs -r4 and -r5)."""
+    (bench/probe_positives.py)."""
     files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("probe-positives-*.json"))]
     if not files:
         return
@@ -295,10 +294,20 @@ def positives_left() -> None:
         ranks = list(d["precision_at"].values())
         cells = [", ".join(f"{b}: {v:.2f}" for b, v in r["kept"].items()) for r in (ranks[0], ranks[-1])]
         print(f"| {d['dataset']} | cnn{d['tag']}, seed {d['seed']}, k auto {d['k_auto']} | {d['wrong']:,} / "
-              f"{d['positives']:,} | {k.get('type', 0):,} / {k.get('bounds', 0):,} / {k.get('spurious', 0):,} "
+              f"{d['entities']:,} | {k.get('type', 0):,} / {k.get('bounds', 0):,} / {k.get('spurious', 0):,} "
               f"| {n.get('1', 0):,} / {n.get('2-4', 0):,} / {n.get('5+', 0):,} | {d['kept_base_rate']:.2f} | "
               + " | ".join(cells) + " |")
     print()
+
+
+def machines() -> None:
+    """Round 18: the noisy runs of the same seeds on two machines (runs -r4
+    and -r5) and the gold-free preset's gain on each, pooled with a t
+    interval."""
+    from scipy import stats
+
+    if not list(RESULTS.glob("quality-*-lc-cnn-r5.json")):
+        return
     print("The noisy runs of the same seeds, config, package pins and thread settings (OMP_NUM_THREADS=1) on the "
           "machine of rounds 9 to 17 (runs -r4) and on this round's (-r5): test F1 / dev F1.\n")
     print("| dataset | seed | -r4 | -r5 | test difference |")
@@ -318,8 +327,6 @@ def positives_left() -> None:
           "[lowest, highest]; dev F1 after the slash):\n")
     print("| dataset | runs | seeds | noisy | preset | preset - noisy, test | preset - noisy, dev |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    from scipy import stats
-
     for path in sorted(RESULTS.glob("quality-*-lc-cnn-r5.json")):
         pooled = []
         for tag in ("-r4", "-r5"):
@@ -848,6 +855,7 @@ def main() -> None:
     print("Written by `python bench/summarize.py > docs/results.md` from `bench/results/*.json`; how each "
           "figure was made is in [decisions.md](decisions.md).\n")
     positives_left()
+    machines()
     ceilings()
     round11()
     one_run()
