@@ -9,7 +9,8 @@ occurrences (and in at least `--entity-share` of the text's own occurrences) is 
 entity and the span it makes with the neighbour are masked (the first a wrong positive, the
 second the missed name), on top of the gold-free preset's cleaned corpus of the seed
 (train-goldfree7.spacy of the -r4 runs). Retrained and audited (gold read by the audit only).
-    python bench/probe_bounds.py DATASET SEED [--neighbour-share 0.3] [--entity-share 0.0]
+    python bench/probe_bounds.py DATASET SEED [--neighbour-share 0.3] [--entity-share 0.0] [--tag=-r4]
+(`--tag`: the runs to start from, bench_quality.py's tag; runs of one machine are compared only with each other)
 """
 import argparse
 import json
@@ -96,9 +97,10 @@ def main() -> None:
     p.add_argument("--entity-share", type=float, default=0.0)
     p.add_argument("--base-variant", default="goldfree7")
     p.add_argument("--no-train", action="store_true")
+    p.add_argument("--tag", default="-r4")
     a = p.parse_args()
     epochs = 5 if a.dataset.startswith("conll03") else 10
-    base = WORK / "quality" / a.dataset / "cnn-r4" / f"seed{a.seed}"
+    base = WORK / "quality" / a.dataset / f"cnn{a.tag}" / f"seed{a.seed}"
     name = f"{a.base_variant}-bounds{int(a.neighbour_share * 100):02d}-{int(a.entity_share * 100):02d}"
     path = base / f"train-{name}.spacy"
     if not path.exists():
@@ -108,7 +110,7 @@ def main() -> None:
                      for d in cleaned], path)
         print(f"{a.dataset}: {sum(map(len, found.values()))} distant entities flagged")
     audit = audit_corpus(a.dataset, path)
-    row = {"dataset": a.dataset, "seed": a.seed, "variant": name, "audit": audit}
+    row = {"dataset": a.dataset, "seed": a.seed, "tag": a.tag, "variant": name, "audit": audit}
     if not a.no_train:
         train("cnn", base / name, path, a.dataset, a.seed, epochs)
         row.update(evaluate(base / name, a.dataset))

@@ -173,9 +173,9 @@ def round9() -> None:
     variant_tables(files, ROUND9, round9_scores)
 
 
-def lc_files(variant: str) -> list:
-    """The quality results of the lower-cased copies (runs -r4) with runs of `variant`."""
-    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"quality-*-lc-cnn{ROUND9_TAG}.json"))]
+def lc_files(variant: str, tag: str = ROUND9_TAG) -> list:
+    """The quality results of the lower-cased copies (runs `tag`) with runs of `variant`."""
+    files = [json.loads(f.read_text()) for f in sorted(RESULTS.glob(f"quality-*-lc-cnn{tag}.json"))]
     return [d for d in files if any(variant in r["scores"] for r in d["runs"])]
 
 
@@ -249,13 +249,16 @@ def ceilings() -> None:
     print("Probe (`bench/probe_bounds.py`): the preset's corpus, and distant entities whose neighbour word "
           "(outside any distant entity) has the entity's text beside it in at least 30% of that word's "
           "occurrences masked, with the span they make together (\"lanka\" PER beside \"sri\"). F1: mean over "
-          "the seeds run, the preset's runs of the same seeds beside it; the audit: the first seed's corpus:\n")
-    print("| dataset | seeds | distant entities masked, all signals (precision) | training-label F1 "
+          "the seeds run, the preset's runs of the same seeds and machine (runs) beside it; the audit: the first "
+          "seed's corpus:\n")
+    print("| dataset | runs | seeds | distant entities masked, all signals (precision) | training-label F1 "
           "| dev F1: preset -> probe | test F1: preset -> probe | probe - noisy, test (per seed) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    results = {d["dataset"]: d for d in lc_files("goldfree7")}
-    for dataset in sorted({r["dataset"] for r in rows}):
-        mine = {r["seed"]: r for r in rows if r["dataset"] == dataset and "ents_f" in r}
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    # rows before round 18 carry no tag: they were all of runs -r4
+    for dataset, tag in sorted({(r["dataset"], r.get("tag", ROUND9_TAG)) for r in rows}):
+        results = {d["dataset"]: d for d in lc_files("goldfree7", tag)}
+        mine = {r["seed"]: r for r in rows
+                if r["dataset"] == dataset and r.get("tag", ROUND9_TAG) == tag and "ents_f" in r}
         if not mine or dataset not in results:
             continue
         preset = {r["seed"]: r["scores"]["goldfree7"] for r in results[dataset]["runs"] if "goldfree7" in r["scores"]}
@@ -265,7 +268,7 @@ def ceilings() -> None:
         a = mine[seeds[0]]["audit"]
         cells = [f"{statistics.mean(preset[s][k] for s in seeds):.3f} -> {statistics.mean(mine[s][k] for s in seeds):.3f}"
                  for k in ("dev_f", "ents_f")]
-        print(f"| {dataset} | {seed_list(seeds)} | {a['flagged_positives']:,} ({a['fp_precision']:.2f}) "
+        print(f"| {dataset} | cnn{tag} | {seed_list(seeds)} | {a['flagged_positives']:,} ({a['fp_precision']:.2f}) "
               f"| {a['labels_f1_before']:.3f} -> {a['labels_f1_after']:.3f} | " + " | ".join(cells)
               + f" | {statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}] |")
     print()
