@@ -8,7 +8,7 @@ distant entity) has the entity's text beside it in at least `--neighbour-share` 
 occurrences (and in at least `--entity-share` of the text's own occurrences) is flagged; the
 entity and the span it makes with the neighbour are masked (the first a wrong positive, the
 second the missed name), on top of the gold-free preset's cleaned corpus of the seed
-(train-goldfree7.spacy of the -r4 runs). Retrained and audited (gold read by the audit only).
+(train-goldfree7.spacy of the runs `--tag`). Retrained and audited (gold read by the audit only).
     python bench/probe_bounds.py DATASET SEED [--neighbour-share 0.3] [--entity-share 0.0] [--tag=-r4]
 (`--tag`: the runs to start from, bench_quality.py's tag; runs of one machine are compared only with each other)
 """
