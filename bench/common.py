@@ -81,13 +81,16 @@ def wrong_labels(dynamics, dataset: str):
 
     gold = read_docbin(corpus(dataset, "train-gs"))
     gold_labels = {(d.user_data["dynclean_id"], e.start, e.end): e.label_ for d in gold for e in d.ents}
+    return numpy.array([gold_labels.get((doc_id, s, e)) != label for doc_id, s, e, label in sample_keys(dynamics)])
+
+
+def sample_keys(dynamics):
+    """Per sample of the dynamics: (doc id, start, end, its distant label or None for a non-entity span)."""
     labels = dynamics.labels + [None]
     n_labels = len(dynamics.labels)
     ids = dynamics.doc_ids
-    return numpy.array([
-        gold_labels.get((ids[d], int(s), int(e))) != labels[min(int(lab), n_labels)]
-        for d, s, e, lab in zip(dynamics.doc, dynamics.start, dynamics.end, dynamics.label)
-    ])
+    return [(ids[d], int(s), int(e), labels[min(int(lab), n_labels)])
+            for d, s, e, lab in zip(dynamics.doc, dynamics.start, dynamics.end, dynamics.label)]
 
 
 def clean_corpus(dataset: str, base: Path, out: Path, config: str = "default", evidence: bool = True,

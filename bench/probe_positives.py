@@ -12,12 +12,12 @@ the preset keeps. No training.
 """
 import argparse
 from collections import Counter
-from pathlib import Path
 from typing import Dict, List
 
 import numpy
+from spacy.tokens import Doc
 from bench_quality import CLEANED, clean_corpus
-from common import WORK, corpus, save, wrong_labels
+from common import WORK, corpus, sample_keys, save, wrong_labels
 
 from spacy_dynclean.convert import DOC_ID_KEY, read_docbin
 from spacy_dynclean.evidence.bundle import Evidence
@@ -27,12 +27,12 @@ from spacy_dynclean.recording.samples import gold_spans
 BUDGETS = (300, 1000, 2000, 3000)
 
 
-def leftovers(dataset: str, cleaned_path: Path) -> Dict[str, object]:
+def leftovers(dataset: str, cleaned_docs: List[Doc]) -> Dict[str, object]:
     """The wrong distant entities the cleaned corpus keeps (same span, same label), by kind and by
     the number of distant occurrences of their (text, label)."""
     docs = read_docbin(corpus(dataset, "train-ds"))
     gold = {d.user_data[DOC_ID_KEY]: d for d in read_docbin(corpus(dataset, "train-gs"))}
-    cleaned = {d.user_data[DOC_ID_KEY]: d for d in read_docbin(cleaned_path)}
+    cleaned = {d.user_data[DOC_ID_KEY]: d for d in cleaned_docs}
     occurrences = Counter((s.text.lower(), s.label_) for d in docs for s in gold_spans(d, "sc"))
     entities, wrong, kinds, forms = 0, 0, Counter(), Counter()
     for doc in docs:
@@ -54,15 +54,10 @@ def leftovers(dataset: str, cleaned_path: Path) -> Dict[str, object]:
     return {"entities": entities, "wrong": wrong, "kept": sum(kinds.values()), "kinds": dict(kinds), "form_occurrences": dict(forms)}
 
 
-def kept_rows(evidence: Evidence, cleaned_path: Path) -> numpy.ndarray:
+def kept_rows(evidence: Evidence, cleaned_docs: List[Doc]) -> numpy.ndarray:
     """Per sample: is it a distant entity the cleaned corpus keeps (same span, same label)?"""
-    dyn = evidence.samples
-    kept = {(d.user_data[DOC_ID_KEY], s.start, s.end, s.label_)
-            for d in read_docbin(cleaned_path) for s in gold_spans(d, "sc")}
-    labels = dyn.labels + [None]
-    ids = dyn.doc_ids
-    return numpy.array([(ids[d], int(s), int(e), labels[min(int(lab), len(dyn.labels))]) in kept
-                        for d, s, e, lab in zip(dyn.doc, dyn.start, dyn.end, dyn.label)])
+    kept = {(d.user_data[DOC_ID_KEY], s.start, s.end, s.label_) for d in cleaned_docs for s in gold_spans(d, "sc")}
+    return numpy.array([key in kept for key in sample_keys(evidence.samples)])
 
 
 def precision_at(score: numpy.ndarray, wrong: numpy.ndarray) -> Dict[str, float]:
@@ -86,12 +81,13 @@ def main() -> None:
     if not cleaned.exists():
         with_evidence, config, overrides = CLEANED["goldfree7"]
         clean_corpus(a.dataset, base, cleaned, config, with_evidence, overrides, quiet=True)
-    left = leftovers(a.dataset, cleaned)
+    cleaned_docs = read_docbin(cleaned)
+    left = leftovers(a.dataset, cleaned_docs)
     ev = Evidence.load({"corpus": str(corpus(a.dataset, "train-ds")), "dynamics": str(base / "dyn-noisy")})
     dyn = ev.samples
     wrong = wrong_labels(dyn, a.dataset)
     pos = dyn.candidates & dyn.positive
-    kept = pos & kept_rows(ev, cleaned)
+    kept = pos & kept_rows(ev, cleaned_docs)
     k = auto_k(dyn)
     ranking: Dict[str, Dict[str, object]] = {}
     for kk in sorted({k, dyn.n_epochs}):

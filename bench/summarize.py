@@ -254,15 +254,16 @@ def ceilings() -> None:
     print("| dataset | runs | seeds | distant entities masked, all signals (precision) | training-label F1 "
           "| dev F1: preset -> probe | test F1: preset -> probe | probe - noisy, test (per seed) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    # rows before round 18 carry no tag: they were all of runs -r4
-    for dataset, tag in sorted({(r["dataset"], r.get("tag", ROUND9_TAG)) for r in rows}):
-        results = {d["dataset"]: d for d in lc_files("goldfree7", tag)}
-        mine = {r["seed"]: r for r in rows
-                if r["dataset"] == dataset and r.get("tag", ROUND9_TAG) == tag and "ents_f" in r}
-        if not mine or dataset not in results:
+    for r in rows:  # rows before round 18 carry no tag: they were all of runs -r4
+        r.setdefault("tag", ROUND9_TAG)
+    results = {tag: {d["dataset"]: d for d in lc_files("goldfree7", tag)} for tag in {r["tag"] for r in rows}}
+    for dataset, tag in sorted({(r["dataset"], r["tag"]) for r in rows}):
+        mine = {r["seed"]: r for r in rows if r["dataset"] == dataset and r["tag"] == tag and "ents_f" in r}
+        if not mine or dataset not in results[tag]:
             continue
-        preset = {r["seed"]: r["scores"]["goldfree7"] for r in results[dataset]["runs"] if "goldfree7" in r["scores"]}
-        noisy = {r["seed"]: r["scores"]["noisy"]["ents_f"] for r in results[dataset]["runs"]}
+        runs = results[tag][dataset]["runs"]
+        preset = {r["seed"]: r["scores"]["goldfree7"] for r in runs if "goldfree7" in r["scores"]}
+        noisy = {r["seed"]: r["scores"]["noisy"]["ents_f"] for r in runs}
         seeds = sorted(s for s in mine if s in preset and s in noisy)
         g = [100 * (mine[s]["ents_f"] - noisy[s]) for s in seeds]
         a = mine[seeds[0]]["audit"]
@@ -309,31 +310,21 @@ def machines() -> None:
     interval."""
     from scipy import stats
 
-    if not list(RESULTS.glob("quality-*-lc-cnn-r5.json")):
-        return
-    print("The noisy runs of the same seeds, config, package pins and thread settings (OMP_NUM_THREADS=1) on the "
-          "machine of rounds 9 to 17 (runs -r4) and on this round's (-r5): test F1 / dev F1.\n")
-    print("| dataset | seed | -r4 | -r5 | test difference |")
-    print("| --- | --- | --- | --- | --- |")
+    noisy_rows, preset_rows = [], []
     for path in sorted(RESULTS.glob("quality-*-lc-cnn-r5.json")):
-        new, old = json.loads(path.read_text()), RESULTS / path.name.replace("-r5", "-r4")
+        old = RESULTS / path.name.replace("-r5", "-r4")
         if not old.exists():
             continue
-        before = {r["seed"]: r["scores"]["noisy"] for r in json.loads(old.read_text())["runs"]}
-        for run in new["runs"]:
+        files = {tag: json.loads(p.read_text()) for tag, p in (("-r4", old), ("-r5", path))}
+        before = {r["seed"]: r["scores"]["noisy"] for r in files["-r4"]["runs"]}
+        for run in files["-r5"]["runs"]:
             a, b = before.get(run["seed"]), run["scores"]["noisy"]
             if a:
-                print(f"| {new['dataset']} | {run['seed']} | {a['ents_f']:.3f} / {a['dev_f']:.3f} | "
-                      f"{b['ents_f']:.3f} / {b['dev_f']:.3f} | {100 * (b['ents_f'] - a['ents_f']):+.1f} |")
-    print()
-    print("The gold-free preset against noisy on each machine (test F1 mean over the seeds; gain: per-seed mean "
-          "[lowest, highest]; dev F1 after the slash):\n")
-    print("| dataset | runs | seeds | noisy | preset | preset - noisy, test | preset - noisy, dev |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for path in sorted(RESULTS.glob("quality-*-lc-cnn-r5.json")):
+                noisy_rows.append(f"| {files['-r5']['dataset']} | {run['seed']} | {a['ents_f']:.3f} / "
+                                  f"{a['dev_f']:.3f} | {b['ents_f']:.3f} / {b['dev_f']:.3f} | "
+                                  f"{100 * (b['ents_f'] - a['ents_f']):+.1f} |")
         pooled = []
-        for tag in ("-r4", "-r5"):
-            d = json.loads((RESULTS / path.name.replace("-r5", tag)).read_text())
+        for tag, d in files.items():
             runs = [r for r in d["runs"] if "goldfree7" in r["scores"]]
             if not runs:
                 continue
@@ -342,15 +333,27 @@ def machines() -> None:
                      for side in ([n for n, _ in pair], [c for _, c in pair])]
             gains = [[100 * (c[k] - n[k]) for n, c in pair] for k in ("ents_f", "dev_f")]
             pooled += gains[0]
-            print(f"| {d['dataset']} | cnn{tag} | {seed_list([r['seed'] for r in runs])} | " + " | ".join(cells) + " | "
-                  + " | ".join(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]" for g in gains) + " |")
+            preset_rows.append(f"| {d['dataset']} | cnn{tag} | {seed_list([r['seed'] for r in runs])} | "
+                               + " | ".join(cells) + " | "
+                               + " | ".join(f"{statistics.mean(g):+.1f} [{min(g):+.1f}, {max(g):+.1f}]" for g in gains)
+                               + " |")
         if len(pooled) > 1:
             mean = statistics.mean(pooled)
             half = stats.t.ppf(0.975, len(pooled) - 1) * statistics.stdev(pooled) / len(pooled) ** 0.5
-            print(f"| {path.name.split('-cnn')[0][len('quality-'):]} | both machines | {len(pooled)} runs | - | - | "
-                  f"{mean:+.1f}, 95% t interval [{mean - half:+.1f}, {mean + half:+.1f}] | - |")
-    print()
-
+            preset_rows.append(f"| {files['-r5']['dataset']} | both machines | {len(pooled)} runs | - | - | "
+                               f"{mean:+.1f}, 95% t interval [{mean - half:+.1f}, {mean + half:+.1f}] | - |")
+    if not noisy_rows:
+        return
+    print("The noisy runs of the same seeds, config, package pins and thread settings (OMP_NUM_THREADS=1) on the "
+          "machine of rounds 9 to 17 (runs -r4) and on this round's (-r5): test F1 / dev F1.\n")
+    print("| dataset | seed | -r4 | -r5 | test difference |")
+    print("| --- | --- | --- | --- | --- |")
+    print("\n".join(noisy_rows) + "\n")
+    print("The gold-free preset against noisy on each machine (test F1 mean over the seeds; gain: per-seed mean "
+          "[lowest, highest]; dev F1 after the slash):\n")
+    print("| dataset | runs | seeds | noisy | preset | preset - noisy, test | preset - noisy, dev |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("\n".join(preset_rows) + "\n")
 
 def scale() -> None:
     """How clean, review and audit grow with the corpus (bench_scale.py)."""
